@@ -1,0 +1,69 @@
+"""One exception tree for pollhttp; each class carries the Godot `Error` it stands for.
+
+``HTTPClient`` never raises these for failures Godot reports as an ``Error``: it returns
+``exc.code``, sets its status, and keeps the exception for ``get_last_error()``.
+"""
+
+from __future__ import annotations
+
+from ._enums import Error
+
+__all__ = [
+    "ConnectError",
+    "IncompleteBodyError",
+    "InvalidParameterError",
+    "LimitExceededError",
+    "NetworkError",
+    "PollHTTPError",
+    "RemoteProtocolError",
+    "ResolveError",
+]
+
+
+class PollHTTPError(Exception):
+    """Base of every pollhttp exception; ``code`` is the Godot ``Error`` it maps to."""
+
+    code: Error = Error.FAILED
+
+
+class InvalidParameterError(PollHTTPError, ValueError):
+    """A bad argument: a method, URL, header, host or port that must not reach the wire."""
+
+    code = Error.ERR_INVALID_PARAMETER
+
+
+class ResolveError(PollHTTPError):
+    """The host name could not be resolved to any address."""
+
+    code = Error.ERR_CANT_RESOLVE
+
+
+class ConnectError(PollHTTPError):
+    """No connection could be opened to any address of the host."""
+
+    code = Error.ERR_CANT_CONNECT
+
+
+class NetworkError(PollHTTPError):
+    """An open connection failed: reset, broken pipe, or closed by the peer mid-exchange."""
+
+    code = Error.ERR_CONNECTION_ERROR
+
+
+class RemoteProtocolError(PollHTTPError):
+    """The server broke HTTP/1.1 (RFC 9112): a malformed head, bad framing, or a bad chunk."""
+
+    code = Error.ERR_CONNECTION_ERROR
+
+
+class LimitExceededError(RemoteProtocolError):
+    """The server exceeded one of the client's `Limits` (head size, header count, chunk size)."""
+
+
+class IncompleteBodyError(RemoteProtocolError):
+    """The connection closed before the body was complete; the bytes received were delivered."""
+
+    def __init__(self, message: str, *, received: int, expected: int | None) -> None:
+        super().__init__(message)
+        self.received = received
+        self.expected = expected

@@ -1,0 +1,662 @@
+"""HTTPClient: Godot's low-level HTTP/1.1 client, driven by ``poll()``.
+
+This is where the sans-IO protocol meets the transport, and the one place where
+exceptions become Godot ``Error`` codes and ``Status`` values.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
+from urllib.parse import quote
+
+from ._enums import Error, Method, ResponseCode, Status
+from ._errors import (
+    ConnectError,
+    InvalidParameterError,
+    NetworkError,
+    PollHTTPError,
+    ResolveError,
+)
+from ._version import __version__
+from .protocol import (
+    NEED_DATA,
+    ClientConnection,
+    ConnState,
+    Data,
+    EndOfMessage,
+    InformationalResponse,
+    Limits,
+    Response,
+    query_string_from_dict,
+    split_request_header,
+)
+from .protocol import Headers as _Headers
+from .transport import Address, Resolution, Resolver, StreamPeer, StreamPeerTCP, resolve_in_thread
+
+__all__ = ["HTTPClient"]
+
+_METHOD_NAMES = tuple(m.name.removeprefix("METHOD_").encode() for m in Method)[:-1]
+_USER_AGENT = f"pollhttp/{__version__}".encode()
+_READ_CHUNK_MIN, _READ_CHUNK_MAX = 256, 16 * 1024 * 1024
+# What poll() returns while the status stays where it is.
+_STEADY = {
+    Status.STATUS_DISCONNECTED: Error.ERR_UNCONFIGURED,
+    Status.STATUS_CANT_RESOLVE: Error.ERR_CANT_RESOLVE,
+    Status.STATUS_CANT_CONNECT: Error.ERR_CANT_CONNECT,
+    Status.STATUS_CONNECTION_ERROR: Error.ERR_CONNECTION_ERROR,
+    Status.STATUS_TLS_HANDSHAKE_ERROR: Error.ERR_CONNECTION_ERROR,
+    Status.STATUS_BODY: Error.OK,
+}
+_HOST_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def _decode(value: bytes) -> str:
+    """Header bytes as text: UTF-8 as Godot reads them, Latin-1 when not valid UTF-8."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _field_strings(fields: _Headers) -> list[str]:
+    return [f"{_decode(name)}: {_decode(value)}" for name, value in fields]
+
+
+def _parse_host(host: str) -> tuple[str, bytes, bool]:
+    """Split what ``connect_to_host`` was given into (connect host, Host header, is IP).
+
+    IPv6 literals work with or without brackets (Godot rejects ``::1`` as too short);
+    names are checked and IDNA-encoded.
+    """
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ip = ipaddress.ip_address(bare.split("%", 1)[0])
+    except ValueError:
+        ip = None
+    if ip is not None:
+        return bare, (f"[{bare}]" if ip.version == 6 else bare).encode(), True
+    if not host or any(ch in "/:@?#[] \t\r\n\0\\" for ch in host):
+        raise InvalidParameterError(
+            f"invalid host {host!r}: give a host name or IP address, with the port separate"
+        )
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise InvalidParameterError(f"invalid host name {host!r}: {exc}") from exc
+    labels = ascii_host.rstrip(".").split(".")
+    if (
+        len(ascii_host) > 253
+        or not all(0 < len(label) <= 63 for label in labels)
+        or not set(ascii_host) <= _HOST_LABEL_CHARS
+    ):
+        raise InvalidParameterError(f"invalid host name {host!r}")
+    return ascii_host, ascii_host.encode(), False
+
+
+class HTTPClient:
+    """Low-level HTTP/1.1 client that never blocks unless blocking mode is on.
+
+    Call ``connect_to_host()``, then ``poll()`` until ``get_status()`` is CONNECTED; send
+    with ``request()``, ``poll()`` until the status leaves REQUESTING, then read the body
+    with ``read_response_body_chunk()`` while the status is BODY.
+    """
+
+    Method: TypeAlias = Method
+    Status: TypeAlias = Status
+    ResponseCode: TypeAlias = ResponseCode
+
+    # GDScript-style constants: HTTPClient.METHOD_POST, HTTPClient.STATUS_BODY, ...
+    METHOD_GET = Method.METHOD_GET
+    METHOD_HEAD = Method.METHOD_HEAD
+    METHOD_POST = Method.METHOD_POST
+    METHOD_PUT = Method.METHOD_PUT
+    METHOD_DELETE = Method.METHOD_DELETE
+    METHOD_OPTIONS = Method.METHOD_OPTIONS
+    METHOD_TRACE = Method.METHOD_TRACE
+    METHOD_CONNECT = Method.METHOD_CONNECT
+    METHOD_PATCH = Method.METHOD_PATCH
+    METHOD_MAX = Method.METHOD_MAX
+    STATUS_DISCONNECTED = Status.STATUS_DISCONNECTED
+    STATUS_RESOLVING = Status.STATUS_RESOLVING
+    STATUS_CANT_RESOLVE = Status.STATUS_CANT_RESOLVE
+    STATUS_CONNECTING = Status.STATUS_CONNECTING
+    STATUS_CANT_CONNECT = Status.STATUS_CANT_CONNECT
+    STATUS_CONNECTED = Status.STATUS_CONNECTED
+    STATUS_REQUESTING = Status.STATUS_REQUESTING
+    STATUS_BODY = Status.STATUS_BODY
+    STATUS_CONNECTION_ERROR = Status.STATUS_CONNECTION_ERROR
+    STATUS_TLS_HANDSHAKE_ERROR = Status.STATUS_TLS_HANDSHAKE_ERROR
+    RESPONSE_CONTINUE = ResponseCode.RESPONSE_CONTINUE
+    RESPONSE_SWITCHING_PROTOCOLS = ResponseCode.RESPONSE_SWITCHING_PROTOCOLS
+    RESPONSE_PROCESSING = ResponseCode.RESPONSE_PROCESSING
+    RESPONSE_OK = ResponseCode.RESPONSE_OK
+    RESPONSE_CREATED = ResponseCode.RESPONSE_CREATED
+    RESPONSE_ACCEPTED = ResponseCode.RESPONSE_ACCEPTED
+    RESPONSE_NON_AUTHORITATIVE_INFORMATION = ResponseCode.RESPONSE_NON_AUTHORITATIVE_INFORMATION
+    RESPONSE_NO_CONTENT = ResponseCode.RESPONSE_NO_CONTENT
+    RESPONSE_RESET_CONTENT = ResponseCode.RESPONSE_RESET_CONTENT
+    RESPONSE_PARTIAL_CONTENT = ResponseCode.RESPONSE_PARTIAL_CONTENT
+    RESPONSE_MULTI_STATUS = ResponseCode.RESPONSE_MULTI_STATUS
+    RESPONSE_ALREADY_REPORTED = ResponseCode.RESPONSE_ALREADY_REPORTED
+    RESPONSE_IM_USED = ResponseCode.RESPONSE_IM_USED
+    RESPONSE_MULTIPLE_CHOICES = ResponseCode.RESPONSE_MULTIPLE_CHOICES
+    RESPONSE_MOVED_PERMANENTLY = ResponseCode.RESPONSE_MOVED_PERMANENTLY
+    RESPONSE_FOUND = ResponseCode.RESPONSE_FOUND
+    RESPONSE_SEE_OTHER = ResponseCode.RESPONSE_SEE_OTHER
+    RESPONSE_NOT_MODIFIED = ResponseCode.RESPONSE_NOT_MODIFIED
+    RESPONSE_USE_PROXY = ResponseCode.RESPONSE_USE_PROXY
+    RESPONSE_SWITCH_PROXY = ResponseCode.RESPONSE_SWITCH_PROXY
+    RESPONSE_TEMPORARY_REDIRECT = ResponseCode.RESPONSE_TEMPORARY_REDIRECT
+    RESPONSE_PERMANENT_REDIRECT = ResponseCode.RESPONSE_PERMANENT_REDIRECT
+    RESPONSE_BAD_REQUEST = ResponseCode.RESPONSE_BAD_REQUEST
+    RESPONSE_UNAUTHORIZED = ResponseCode.RESPONSE_UNAUTHORIZED
+    RESPONSE_PAYMENT_REQUIRED = ResponseCode.RESPONSE_PAYMENT_REQUIRED
+    RESPONSE_FORBIDDEN = ResponseCode.RESPONSE_FORBIDDEN
+    RESPONSE_NOT_FOUND = ResponseCode.RESPONSE_NOT_FOUND
+    RESPONSE_METHOD_NOT_ALLOWED = ResponseCode.RESPONSE_METHOD_NOT_ALLOWED
+    RESPONSE_NOT_ACCEPTABLE = ResponseCode.RESPONSE_NOT_ACCEPTABLE
+    RESPONSE_PROXY_AUTHENTICATION_REQUIRED = ResponseCode.RESPONSE_PROXY_AUTHENTICATION_REQUIRED
+    RESPONSE_REQUEST_TIMEOUT = ResponseCode.RESPONSE_REQUEST_TIMEOUT
+    RESPONSE_CONFLICT = ResponseCode.RESPONSE_CONFLICT
+    RESPONSE_GONE = ResponseCode.RESPONSE_GONE
+    RESPONSE_LENGTH_REQUIRED = ResponseCode.RESPONSE_LENGTH_REQUIRED
+    RESPONSE_PRECONDITION_FAILED = ResponseCode.RESPONSE_PRECONDITION_FAILED
+    RESPONSE_REQUEST_ENTITY_TOO_LARGE = ResponseCode.RESPONSE_REQUEST_ENTITY_TOO_LARGE
+    RESPONSE_REQUEST_URI_TOO_LONG = ResponseCode.RESPONSE_REQUEST_URI_TOO_LONG
+    RESPONSE_UNSUPPORTED_MEDIA_TYPE = ResponseCode.RESPONSE_UNSUPPORTED_MEDIA_TYPE
+    RESPONSE_REQUESTED_RANGE_NOT_SATISFIABLE = ResponseCode.RESPONSE_REQUESTED_RANGE_NOT_SATISFIABLE
+    RESPONSE_EXPECTATION_FAILED = ResponseCode.RESPONSE_EXPECTATION_FAILED
+    RESPONSE_IM_A_TEAPOT = ResponseCode.RESPONSE_IM_A_TEAPOT
+    RESPONSE_MISDIRECTED_REQUEST = ResponseCode.RESPONSE_MISDIRECTED_REQUEST
+    RESPONSE_UNPROCESSABLE_ENTITY = ResponseCode.RESPONSE_UNPROCESSABLE_ENTITY
+    RESPONSE_LOCKED = ResponseCode.RESPONSE_LOCKED
+    RESPONSE_FAILED_DEPENDENCY = ResponseCode.RESPONSE_FAILED_DEPENDENCY
+    RESPONSE_UPGRADE_REQUIRED = ResponseCode.RESPONSE_UPGRADE_REQUIRED
+    RESPONSE_PRECONDITION_REQUIRED = ResponseCode.RESPONSE_PRECONDITION_REQUIRED
+    RESPONSE_TOO_MANY_REQUESTS = ResponseCode.RESPONSE_TOO_MANY_REQUESTS
+    RESPONSE_REQUEST_HEADER_FIELDS_TOO_LARGE = ResponseCode.RESPONSE_REQUEST_HEADER_FIELDS_TOO_LARGE
+    RESPONSE_UNAVAILABLE_FOR_LEGAL_REASONS = ResponseCode.RESPONSE_UNAVAILABLE_FOR_LEGAL_REASONS
+    RESPONSE_INTERNAL_SERVER_ERROR = ResponseCode.RESPONSE_INTERNAL_SERVER_ERROR
+    RESPONSE_NOT_IMPLEMENTED = ResponseCode.RESPONSE_NOT_IMPLEMENTED
+    RESPONSE_BAD_GATEWAY = ResponseCode.RESPONSE_BAD_GATEWAY
+    RESPONSE_SERVICE_UNAVAILABLE = ResponseCode.RESPONSE_SERVICE_UNAVAILABLE
+    RESPONSE_GATEWAY_TIMEOUT = ResponseCode.RESPONSE_GATEWAY_TIMEOUT
+    RESPONSE_HTTP_VERSION_NOT_SUPPORTED = ResponseCode.RESPONSE_HTTP_VERSION_NOT_SUPPORTED
+    RESPONSE_VARIANT_ALSO_NEGOTIATES = ResponseCode.RESPONSE_VARIANT_ALSO_NEGOTIATES
+    RESPONSE_INSUFFICIENT_STORAGE = ResponseCode.RESPONSE_INSUFFICIENT_STORAGE
+    RESPONSE_LOOP_DETECTED = ResponseCode.RESPONSE_LOOP_DETECTED
+    RESPONSE_NOT_EXTENDED = ResponseCode.RESPONSE_NOT_EXTENDED
+    RESPONSE_NETWORK_AUTH_REQUIRED = ResponseCode.RESPONSE_NETWORK_AUTH_REQUIRED
+
+    def __init__(self, *, limits: Limits | None = None, resolver: Resolver | None = None) -> None:
+        #: Limits on what a server may make this client hold (see `Limits`).
+        self.limits = limits or Limits()
+        #: Seconds a TCP connect to one address may take (Godot's project setting, 30 s).
+        self.connect_timeout = 30.0
+        self._resolver: Resolver = resolver or resolve_in_thread
+        self._blocking = False
+        self._read_chunk_size = 65536
+        self._host_header: bytes | None = None
+        self._port = -1
+        self._peer: StreamPeer | None = None
+        self._tcp: StreamPeerTCP | None = None
+        self._last_error: PollHTTPError | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget the connection and the response (the settings stay)."""
+        if self._peer is not None:
+            self._peer.close()
+        if self._tcp is not None and self._tcp is not self._peer:
+            self._tcp.close()
+        self._peer = None
+        self._tcp = None
+        self._status = Status.STATUS_DISCONNECTED
+        self._resolution: Resolution | None = None
+        self._candidates: list[Address] = []
+        self._connect_errors: list[PollHTTPError] = []
+        self._conn = ClientConnection(self.limits)
+        self._outgoing = memoryview(b"")
+        self._clear_response()
+
+    def _clear_response(self) -> None:
+        self._response: Response | None = None
+        self._headers: list[str] = []
+        self._informational: list[tuple[int, list[str]]] = []
+        self._trailers: list[str] = []
+
+    # -- connecting ----------------------------------------------------------------------
+
+    def connect_to_host(self, host: str, port: int = -1, tls_options: object = None) -> Error:
+        """Start connecting to ``host``; ``poll()`` carries it through RESOLVING and CONNECTING.
+
+        An ``http://`` prefix is stripped and the port defaults to 80. IP literals (IPv6 with
+        or without brackets) connect at once; a host name is resolved on a worker thread,
+        and every address it resolves to is tried in turn.
+        """
+        self.close()
+        lower = host.lower()
+        if lower.startswith("https://") or tls_options is not None:
+            self._last_error = PollHTTPError("TLS is not available in this version of pollhttp")
+            self._last_error.code = Error.ERR_UNAVAILABLE
+            return Error.ERR_UNAVAILABLE
+        if lower.startswith("http://"):
+            host = host[7:]
+        try:
+            if port == -1:
+                port = 80
+            if not isinstance(port, int) or not 1 <= port <= 65535:
+                raise InvalidParameterError(f"port {port!r} is not in 1..65535")
+            connect_host, host_header, is_ip = _parse_host(host)
+        except InvalidParameterError as exc:
+            self._last_error = exc
+            return exc.code
+        self._port = port
+        self._host_header = host_header if port == 80 else host_header + f":{port}".encode()
+        if is_ip:
+            self._candidates = [(connect_host, port)]
+            self._status = Status.STATUS_CONNECTING
+            return self._run(self._connect_next)
+        self._resolution = self._resolver(connect_host, port)
+        self._status = Status.STATUS_RESOLVING
+        return Error.OK
+
+    def _connect_next(self) -> Error:
+        """Start a TCP connect to the next candidate address; fail when none is left."""
+        while self._candidates:
+            ip, port = self._candidates.pop(0)
+            tcp = StreamPeerTCP(self.connect_timeout)
+            if tcp.connect_to_host(ip, port) == Error.OK:
+                self._tcp = tcp
+                return Error.OK
+            self._connect_errors.append(tcp.get_last_error() or ConnectError(f"{ip} port {port}"))
+        reasons = "; ".join(str(exc) for exc in self._connect_errors) or "no address"
+        raise ConnectError(reasons) from (
+            self._connect_errors[-1] if self._connect_errors else None
+        )
+
+    def _poll_resolving(self) -> Error:
+        resolution = self._resolution
+        assert resolution is not None
+        if self._blocking:
+            resolution.wait()
+        if resolution.error is not None:
+            raise resolution.error
+        if not resolution.addresses:
+            return Error.OK  # still waiting
+        self._candidates = list(resolution.addresses)
+        self._resolution = None
+        self._status = Status.STATUS_CONNECTING
+        return self._connect_next()
+
+    def _poll_connecting(self) -> Error:
+        tcp = self._tcp
+        assert tcp is not None
+        if self._blocking and tcp.get_status() == StreamPeerTCP.STATUS_CONNECTING:
+            tcp.wait(readable=False, writable=True, timeout=self.connect_timeout)
+        tcp.poll()
+        status = tcp.get_status()
+        if status == StreamPeerTCP.STATUS_CONNECTING:
+            return Error.OK
+        if status == StreamPeerTCP.STATUS_CONNECTED:
+            # Heads and bodies are written whole, so Nagle's delay only adds latency.
+            tcp.set_no_delay(True)
+            self._peer = tcp
+            self._connect_errors = []
+            self._status = Status.STATUS_CONNECTED
+            return Error.OK
+        self._connect_errors.append(tcp.get_last_error() or ConnectError("connect failed"))
+        self._tcp = None
+        return self._connect_next()
+
+    # -- the status machine ----------------------------------------------------------------
+
+    def poll(self) -> Error:
+        """Advance the connection as far as it can go now; check ``get_status()`` after.
+
+        In blocking mode it waits (in the kernel, never spinning) until the status can
+        change: the lookup finishes, the connect completes, or the response head arrives.
+        """
+        status = self._status
+        if status is Status.STATUS_REQUESTING:
+            return self._run(self._poll_requesting)
+        if status is Status.STATUS_CONNECTED:
+            return self._run(self._poll_idle)
+        if status is Status.STATUS_CONNECTING:
+            return self._run(self._poll_connecting)
+        if status is Status.STATUS_RESOLVING:
+            return self._run(self._poll_resolving)
+        return _STEADY[status]
+
+    def _run(self, step: Any) -> Error:
+        """Run one step; a pollhttp exception becomes an error status and code."""
+        try:
+            result: Error = step()
+        except PollHTTPError as exc:
+            return self._fail(exc)
+        return result
+
+    def _fail(self, exc: PollHTTPError) -> Error:
+        """Record ``exc``, close the socket and set the sticky error status for it."""
+        self._last_error = exc
+        if isinstance(exc, ResolveError):
+            status = Status.STATUS_CANT_RESOLVE
+        elif isinstance(exc, ConnectError):
+            status = Status.STATUS_CANT_CONNECT
+        else:
+            status = Status.STATUS_CONNECTION_ERROR
+        for peer in (self._peer, self._tcp):
+            if peer is not None:
+                peer.close()
+        self._peer = self._tcp = None
+        self._resolution = None
+        self._status = status
+        return exc.code
+
+    def _peer_error(self, fallback: str) -> PollHTTPError:
+        assert self._peer is not None
+        return self._peer.get_last_error() or NetworkError(fallback)
+
+    def _poll_idle(self) -> Error:
+        """CONNECTED: notice a server that closed the idle connection."""
+        assert self._peer is not None
+        err = self._peer.poll()
+        if err == Error.ERR_FILE_EOF:
+            # A server may close an idle persistent connection at any time (RFC 9112 §9.5).
+            self._peer.close()
+            self._peer = None
+            self._status = Status.STATUS_DISCONNECTED
+            return Error.OK
+        if err != Error.OK:
+            raise self._peer_error("connection failed")
+        return Error.OK
+
+    def _poll_requesting(self) -> Error:
+        peer = self._peer
+        assert peer is not None
+        out = self._outgoing
+        while out:
+            err, sent = peer.put_partial_data(out)
+            if err != Error.OK:
+                raise self._peer_error("send failed")
+            if sent:
+                out = out[sent:]
+            elif not (self._blocking and peer.wait(readable=False, writable=True)):
+                self._outgoing = out
+                return Error.OK
+        self._outgoing = out
+        return self._receive_head()
+
+    def _receive(self, nbytes: int) -> bool:
+        """Move up to ``nbytes`` from the peer into the parser; False if nothing came."""
+        peer = self._peer
+        assert peer is not None
+        err, data = peer.get_partial_data(nbytes)
+        if data:
+            self._conn.receive_data(data)
+            return True
+        if err == Error.ERR_FILE_EOF:
+            self._conn.receive_data(b"")
+            return True
+        if err != Error.OK:
+            raise self._peer_error("receive failed")
+        return self._blocking and peer.wait(readable=True)
+
+    def _receive_head(self) -> Error:
+        conn = self._conn
+        while True:
+            event = conn.next_event()
+            if event is NEED_DATA:
+                if not self._receive(self._read_chunk_size):
+                    return Error.OK
+            elif isinstance(event, InformationalResponse):
+                self._informational.append((event.status_code, _field_strings(event.headers)))
+            elif isinstance(event, Response):
+                self._response = event
+                self._headers = _field_strings(event.headers)
+                if conn.state is ConnState.TUNNEL:
+                    self._status = Status.STATUS_CONNECTED
+                elif event.content_length == 0:
+                    self._end_of_message(conn.next_event(0))
+                else:
+                    self._status = Status.STATUS_BODY
+                return Error.OK
+
+    def _end_of_message(self, event: object) -> None:
+        """Finish a response: CONNECTED to reuse the connection, else close it."""
+        assert isinstance(event, EndOfMessage)
+        self._trailers = _field_strings(event.trailers)
+        if self._conn.state is ConnState.IDLE:
+            self._status = Status.STATUS_CONNECTED
+        else:
+            assert self._peer is not None
+            self._peer.close()
+            self._peer = None
+            self._status = Status.STATUS_DISCONNECTED
+
+    # -- requests --------------------------------------------------------------------------
+
+    def request(
+        self, method: Method | int, url: str, headers: Sequence[str], body: str | bytes = ""
+    ) -> Error:
+        """Send a request; ``body`` (text is sent as UTF-8) is ignored for GET.
+
+        ``url`` is the path (``/index.php?x=1``), an absolute URL (for proxies), ``*`` for
+        OPTIONS, or ``host:port`` for CONNECT. Nothing is sent until ``poll()``. Bad input
+        returns ``ERR_INVALID_PARAMETER``, leaves the status as it was, and sends nothing.
+        """
+        return self.request_raw(
+            method, url, headers, body.encode() if isinstance(body, str) else body
+        )
+
+    def request_raw(
+        self, method: Method | int, url: str, headers: Sequence[str], body: bytes
+    ) -> Error:
+        """Send a request with a raw byte body, as it is."""
+        try:
+            if isinstance(method, bool) or not isinstance(method, int) or not 0 <= method < 9:
+                raise InvalidParameterError(f"invalid method {method!r}")
+            if self._status is not Status.STATUS_CONNECTED or self._peer is None:
+                raise InvalidParameterError(
+                    f"request() needs status CONNECTED; the status is {self._status.name}"
+                )
+            verb = _METHOD_NAMES[method]
+            target = self._target(url)
+            fields = [split_request_header(header) for header in headers]
+            wire = self._conn.send_request(
+                verb,
+                target,
+                fields,
+                b"" if method == Method.METHOD_GET else bytes(body),
+                self._defaults(target),
+            )
+        except InvalidParameterError as exc:
+            self._last_error = exc
+            return exc.code
+        self._outgoing = memoryview(wire)
+        self._clear_response()
+        self._status = Status.STATUS_REQUESTING
+        return Error.OK
+
+    @staticmethod
+    def _target(url: str) -> bytes:
+        if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
+            raise InvalidParameterError(f"whitespace or control character in URL {url!r}")
+        # The fragment is for the user agent alone (RFC 9110 §4.2.5); non-ASCII is sent
+        # percent-encoded as UTF-8 (RFC 3986 §2.5).
+        url = url.split("#", 1)[0]
+        return url.encode("ascii") if url.isascii() else quote(url, safe=url).encode("ascii")
+
+    def _defaults(self, target: bytes) -> list[tuple[bytes, bytes]]:
+        host = self._host_header
+        if host is None:
+            # A connection given with set_connection(): take the authority from an
+            # absolute target, else send an empty Host (RFC 9112 §3.2).
+            host = target.split(b"/")[2] if b"://" in target else b""
+        return [(b"Host", host), (b"User-Agent", _USER_AGENT), (b"Accept", b"*/*")]
+
+    # -- reading the response ----------------------------------------------------------------
+
+    def read_response_body_chunk(self) -> bytes:
+        """Return up to ``read_chunk_size`` bytes of the body (``b""`` if none has arrived).
+
+        Works the same in every framing (Godot returns one chunk per call for chunked
+        bodies). When the body is complete the status becomes CONNECTED, or DISCONNECTED if
+        the connection cannot be reused. A body cut short ends in CONNECTION_ERROR, and the
+        bytes received up to then are still returned.
+        """
+        if self._status is not Status.STATUS_BODY:
+            return b""
+        conn = self._conn
+        pieces: list[bytes] = []
+        budget = self._read_chunk_size
+        try:
+            while budget:
+                event = conn.next_event(budget)
+                if type(event) is Data:
+                    pieces.append(event.data)
+                    budget -= len(event.data)
+                elif event is NEED_DATA:
+                    if not self._receive(budget):
+                        break
+                else:
+                    self._end_of_message(event)
+                    break
+            else:
+                # The budget is spent: finish the message now if its end is already here.
+                event = conn.next_event(0)
+                if event is not NEED_DATA:
+                    self._end_of_message(event)
+        except PollHTTPError as exc:
+            self._fail(exc)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def has_response(self) -> bool:
+        """True once a final response head has arrived, even one with no header lines.
+
+        Godot says False for a head without header lines.
+        """
+        return self._response is not None
+
+    def get_response_code(self) -> int:
+        """The final response's status code, or 0 before there is one."""
+        return self._response.status_code if self._response is not None else 0
+
+    def get_response_headers(self) -> list[str]:
+        """The header lines as ``"Name: value"``, in order and case as received.
+
+        Reading does not consume them (Godot's does).
+        """
+        return list(self._headers)
+
+    def get_response_headers_as_dictionary(self) -> dict[str, str]:
+        """The headers as a dictionary; repeated names are joined with ``"; "``.
+
+        Names compare case-insensitively and keep the case first received. Godot keeps
+        only the last of repeated names and treats different cases as different names.
+        """
+        result: dict[str, str] = {}
+        keys: dict[str, str] = {}
+        for line in self._headers:
+            name, _, value = line.partition(": ")
+            key = keys.setdefault(name.lower(), name)
+            result[key] = f"{result[key]}; {value}" if key in result else value
+        return result
+
+    def get_response_body_length(self) -> int:
+        """The body length from Content-Length, 0 for no body, -1 when unknown or chunked."""
+        if self._response is None or self._response.content_length is None:
+            return -1
+        return self._response.content_length
+
+    def is_response_chunked(self) -> bool:
+        """True when the response body uses chunked transfer coding."""
+        return self._response is not None and self._response.chunked
+
+    def get_response_trailers(self) -> list[str]:
+        """The trailer fields of a chunked body, as ``"Name: value"``, once it is complete.
+
+        Godot reads and discards trailers.
+        """
+        return list(self._trailers)
+
+    def get_informational_responses(self) -> list[tuple[int, list[str]]]:
+        """The interim 1xx responses (100, 102, 103, ...) received before the final one.
+
+        Godot takes the first 1xx for the final response.
+        """
+        return [(code, list(headers)) for code, headers in self._informational]
+
+    def get_last_error(self) -> PollHTTPError | None:
+        """The exception behind the last error code, with its message and ``__cause__``.
+
+        Godot prints errors to the console; here they stay readable.
+        """
+        return self._last_error
+
+    def get_status(self) -> Status:
+        """The client's status; it changes only in calls on this client."""
+        return self._status
+
+    def close(self) -> None:
+        """Close the connection and forget the response; settings are kept."""
+        self._reset()
+        self._host_header = None
+        self._port = -1
+
+    # -- properties --------------------------------------------------------------------------
+
+    def set_blocking_mode(self, enabled: bool) -> None:
+        """When on, ``poll()`` and body reads sleep until they can make progress.
+
+        Godot busy-waits on the socket; this sleeps in the kernel (selectors).
+        """
+        self._blocking = bool(enabled)
+
+    def is_blocking_mode_enabled(self) -> bool:
+        """Whether blocking mode is on."""
+        return self._blocking
+
+    blocking_mode_enabled = property(is_blocking_mode_enabled, set_blocking_mode)
+
+    def set_read_chunk_size(self, bytes_: int) -> None:
+        """Set the most bytes one body read returns: 256 to 16 MiB; other values are ignored."""
+        if _READ_CHUNK_MIN <= bytes_ <= _READ_CHUNK_MAX:
+            self._read_chunk_size = int(bytes_)
+        else:
+            self._last_error = InvalidParameterError(
+                f"read_chunk_size must be {_READ_CHUNK_MIN}..{_READ_CHUNK_MAX}, got {bytes_}"
+            )
+
+    def get_read_chunk_size(self) -> int:
+        """The most bytes one ``read_response_body_chunk()`` returns (default 65536)."""
+        return self._read_chunk_size
+
+    read_chunk_size = property(get_read_chunk_size, set_read_chunk_size)
+
+    def set_connection(self, connection: StreamPeer) -> None:
+        """Use an already open stream, e.g. one the caller connected; the status is CONNECTED.
+
+        ``poll()`` works with any StreamPeer (Godot checks its own TCP socket instead).
+        """
+        if connection is None:
+            self._last_error = InvalidParameterError("set_connection() needs a StreamPeer")
+            return
+        if connection is self._peer:
+            return
+        self.close()
+        self._peer = connection
+        self._status = Status.STATUS_CONNECTED
+
+    def get_connection(self) -> StreamPeer | None:
+        """The stream in use: the TCP peer, or the one given to ``set_connection()``."""
+        return self._peer or self._tcp
+
+    connection = property(get_connection, set_connection)
+
+    @staticmethod
+    def query_string_from_dict(fields: Mapping[Any, Any]) -> str:
+        """Build a query string: ``{"a": 1, "b": None, "c": [2, 3]}`` gives ``a=1&b&c=2&c=3``."""
+        return query_string_from_dict(fields)

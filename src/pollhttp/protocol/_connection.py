@@ -1,0 +1,422 @@
+"""The sans-IO HTTP/1.1 client connection: request bytes out, response events in.
+
+No sockets, TLS, clocks or threads: the caller moves bytes. Parsing is strict RFC 9112,
+works on whole blocks (one search for the end of the head, one pass to validate it), and
+every buffer is bounded by `Limits`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .._errors import (
+    IncompleteBodyError,
+    InvalidParameterError,
+    LimitExceededError,
+    RemoteProtocolError,
+)
+from ._headers import Headers, check_field_block, comma_list, get_all, parse_field_lines
+from ._writers import build_request
+
+__all__ = [
+    "NEED_DATA",
+    "ClientConnection",
+    "ConnState",
+    "Data",
+    "EndOfMessage",
+    "Event",
+    "InformationalResponse",
+    "Limits",
+    "Response",
+]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hard limits on what a server may make the client hold.
+
+    Godot has none of these (its head buffer grows without bound).
+    """
+
+    #: Bytes in one response head, status line and blank line included.
+    max_head_bytes: int = 64 * 1024
+    #: Header lines in one response head.
+    max_headers: int = 100
+    #: Bytes in one chunk-size line, extensions included (RFC 9112 §7.1.1).
+    max_chunk_line_bytes: int = 4096
+    #: Largest chunk size accepted. Chunks are streamed, so this guards only against
+    #: absurd values; 16 hex digits is the syntactic cap either way.
+    max_chunk_size: int = (1 << 63) - 1
+    #: Bytes in the trailer section of a chunked body.
+    max_trailer_bytes: int = 64 * 1024
+    #: Interim (1xx) responses accepted before the final response.
+    max_informational: int = 32
+
+
+class ConnState(Enum):
+    """Where the connection stands in the request/response cycle."""
+
+    IDLE = "idle"  # ready for send_request()
+    AWAIT_HEAD = "await_head"  # request sent; reading the response head
+    BODY = "body"  # reading the response body
+    MUST_CLOSE = "must_close"  # response done; the connection cannot carry another
+    TUNNEL = "tunnel"  # after 2xx to CONNECT or 101: bytes are no longer HTTP
+    ERROR = "error"  # a protocol error happened; sticky
+
+
+class _NeedData:
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+#: Returned by `ClientConnection.next_event` when more bytes must be received first.
+NEED_DATA = _NeedData()
+
+
+@dataclass(frozen=True)
+class Response:
+    """A final response head."""
+
+    status_code: int
+    reason: bytes
+    http_version: bytes
+    headers: Headers
+    #: The body length from Content-Length, 0 when there is no body, None when unknown
+    #: (chunked, or delimited by the server closing the connection).
+    content_length: int | None
+    chunked: bool
+
+
+@dataclass(frozen=True)
+class InformationalResponse:
+    """An interim 1xx response head (RFC 9110 §15.2) other than 101."""
+
+    status_code: int
+    reason: bytes
+    http_version: bytes
+    headers: Headers
+
+
+@dataclass(frozen=True)
+class Data:
+    """A piece of the response body, with chunked framing removed."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class EndOfMessage:
+    """The body is complete; ``trailers`` holds the fields of a chunked trailer section."""
+
+    trailers: Headers = field(default_factory=list)
+
+
+Event = Response | InformationalResponse | Data | EndOfMessage
+
+# The end of a field section: an empty line, ended by CRLF or by a bare LF, which
+# RFC 9112 §2.2 allows a recipient to accept as a line terminator.
+_SECTION_END = re.compile(rb"\n\r?\n")
+_STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([1-5][0-9][0-9])(?: ([\t\x20-\x7e\x80-\xff]*))?")
+_ANY_VERSION = re.compile(rb"HTTP/[0-9.]+ ")
+# chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1): hex digits only (no "0x", "+"
+# or spaces inside), then optional extensions, which are ignored.
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?\r\n")
+_DIGITS = re.compile(rb"[0-9]{1,19}")
+
+# Body framing, chosen once per response (RFC 9112 §6.3).
+_NO_BODY, _LENGTH, _CHUNKED, _UNTIL_CLOSE = range(4)
+# Steps of the chunked reader.
+_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER = range(4)
+
+
+class ClientConnection:
+    """One HTTP/1.1 connection, client role: one request at a time.
+
+    ``send_request()`` returns the bytes to write; ``receive_data()`` takes what was read
+    (``b""`` for end of stream); ``next_event()`` returns the next `Event` or `NEED_DATA`.
+    Errors raise `RemoteProtocolError` (or a subclass) and leave the connection in
+    `ConnState.ERROR`.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self.state = ConnState.IDLE
+        self._buf = bytearray()
+        self._eof = False
+        self._scan_from = 0
+        self._method = b""
+        self._request_close = False
+        self._upgrade_requested = False
+        self._informational = 0
+        self._keep_alive = True
+        self._framing = _NO_BODY
+        self._remaining = 0
+        self._received = 0
+        self._chunk_step = _SIZE
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send_request(
+        self,
+        method: bytes,
+        target: bytes,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: bytes = b"",
+        defaults: Sequence[tuple[bytes, bytes]] = (),
+    ) -> bytes:
+        """Start a request cycle and return the bytes to send (head and body)."""
+        if self.state is not ConnState.IDLE:
+            raise InvalidParameterError(f"cannot send a request in state {self.state.value}")
+        wire = build_request(method, target, headers, body, defaults)
+        self._method = method
+        self._request_close = b"close" in comma_list(get_all(headers, b"connection"))
+        self._upgrade_requested = bool(get_all(headers, b"upgrade"))
+        self._informational = 0
+        self._scan_from = 0
+        self.state = ConnState.AWAIT_HEAD
+        return wire
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Add bytes read from the peer; ``b""`` means the peer closed its side."""
+        if data:
+            self._buf += data
+        else:
+            self._eof = True
+
+    @property
+    def trailing_data(self) -> bytes:
+        """Bytes received after the head of a 2xx to CONNECT or a 101: the tunnel's."""
+        return bytes(self._buf)
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the current response leaves the connection open for another request."""
+        return self._keep_alive and self.state is not ConnState.MUST_CLOSE
+
+    def next_event(self, max_data: int = 1 << 62) -> Event | _NeedData:
+        """Parse what has been received; a `Data` event holds at most ``max_data`` bytes."""
+        try:
+            if self.state is ConnState.BODY:
+                if self._framing == _CHUNKED:
+                    return self._read_chunked(max_data)
+                return self._read_plain(max_data)
+            if self.state is ConnState.AWAIT_HEAD:
+                return self._read_head()
+        except RemoteProtocolError:
+            self.state = ConnState.ERROR
+            raise
+        return NEED_DATA
+
+    def _read_head(self) -> Event | _NeedData:
+        buf = self._buf
+        if self._scan_from == 0:
+            # Tolerate empty lines before the status line, as RFC 9112 §2.2 asks of servers.
+            while buf[:1] == b"\n" or buf[:2] == b"\r\n":
+                del buf[: 1 if buf[0] == 0x0A else 2]
+        m = _SECTION_END.search(buf, self._scan_from)
+        limit = self.limits.max_head_bytes
+        if m is None or m.end() > limit:
+            if len(buf) > limit or m is not None:
+                raise LimitExceededError(f"response head larger than {limit} bytes")
+            if self._eof:
+                if buf:
+                    raise RemoteProtocolError(
+                        "connection closed in the middle of the response head"
+                    )
+                raise RemoteProtocolError("server closed the connection without sending a response")
+            self._scan_from = max(0, len(buf) - 2)
+            return NEED_DATA
+        block = bytes(buf[: m.start() + 1])
+        del buf[: m.end()]
+        self._scan_from = 0
+        check_field_block(block)
+        lines = block.splitlines()
+        status = _STATUS_LINE.fullmatch(lines[0])
+        if status is None:
+            if _ANY_VERSION.match(lines[0]):
+                raise RemoteProtocolError(f"unsupported status line {lines[0][:40]!r}")
+            raise RemoteProtocolError(f"invalid status line {lines[0][:40]!r}")
+        version, code, reason = status[1], int(status[2]), status[3] or b""
+        headers = parse_field_lines(lines[1:], self.limits.max_headers)
+        if code < 200 and code != 101:
+            self._informational += 1
+            if self._informational > self.limits.max_informational:
+                raise LimitExceededError(
+                    f"more than {self.limits.max_informational} interim (1xx) responses"
+                )
+            return InformationalResponse(code, reason, version, headers)
+        return self._start_body(version, code, reason, headers)
+
+    def _start_body(self, version: bytes, code: int, reason: bytes, headers: Headers) -> Response:
+        transfer = comma_list(get_all(headers, b"transfer-encoding"))
+        length = self._content_length(headers)
+        tokens = comma_list(get_all(headers, b"connection"))
+        # RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
+        keep = b"close" not in tokens and (version == b"1.1" or b"keep-alive" in tokens)
+        if transfer:
+            if version == b"1.0":
+                # RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+                raise RemoteProtocolError("Transfer-Encoding in an HTTP/1.0 response")
+            if transfer != [b"chunked"]:
+                # Only chunked is supported; any other coding would reach the caller still
+                # encoded, so it is an error rather than a silently wrong body.
+                raise RemoteProtocolError(
+                    f"unsupported Transfer-Encoding {b', '.join(transfer).decode('latin-1')!r}"
+                )
+            if length is not None:
+                # RFC 9112 §6.3 item 3: chunked wins, and the connection must be closed.
+                keep = False
+        if code == 101:
+            if not self._upgrade_requested:
+                raise RemoteProtocolError("101 Switching Protocols without an Upgrade request")
+            framing = _NO_BODY
+            self.state = ConnState.TUNNEL
+        elif self._method == b"CONNECT" and 200 <= code < 300:
+            framing = _NO_BODY
+            self.state = ConnState.TUNNEL
+        elif self._method == b"HEAD" or code in (204, 304):
+            framing = _NO_BODY  # RFC 9112 §6.3 item 1
+        elif transfer:
+            framing = _CHUNKED
+        elif length is not None:
+            framing = _LENGTH if length else _NO_BODY
+        else:
+            framing = _UNTIL_CLOSE  # RFC 9112 §6.3 item 8
+            keep = False
+        self._keep_alive = keep and not self._request_close
+        self._framing = framing
+        self._remaining = length or 0
+        self._received = 0
+        self._chunk_step = _SIZE
+        if self.state is not ConnState.TUNNEL:
+            self.state = ConnState.BODY
+        return Response(
+            code,
+            reason,
+            version,
+            headers,
+            0 if framing == _NO_BODY else (length if framing == _LENGTH else None),
+            framing == _CHUNKED,
+        )
+
+    @staticmethod
+    def _content_length(headers: Headers) -> int | None:
+        values = comma_list(get_all(headers, b"content-length"))
+        if not values:
+            if get_all(headers, b"content-length"):
+                raise RemoteProtocolError("empty Content-Length")
+            return None
+        for value in values:
+            if _DIGITS.fullmatch(value) is None:
+                raise RemoteProtocolError(f"invalid Content-Length {value[:40]!r}")
+        if len(set(values)) > 1:
+            # RFC 9110 §8.6: differing values are an unrecoverable framing error.
+            raise RemoteProtocolError("conflicting Content-Length values")
+        return int(values[0])
+
+    def _finish(self, trailers: Headers) -> EndOfMessage:
+        self.state = ConnState.IDLE if self._keep_alive else ConnState.MUST_CLOSE
+        return EndOfMessage(trailers)
+
+    def _take(self, count: int) -> Data:
+        buf = self._buf
+        if count == len(buf):
+            data = bytes(buf)
+            buf.clear()
+        else:
+            data = bytes(buf[:count])
+            del buf[:count]
+        self._received += count
+        return Data(data)
+
+    def _read_plain(self, max_data: int) -> Event | _NeedData:
+        """Content-Length bodies, bodiless responses, and bodies delimited by close."""
+        if self._framing == _UNTIL_CLOSE:
+            if self._buf:
+                return self._take(min(len(self._buf), max_data))
+            return self._finish([]) if self._eof else NEED_DATA
+        if self._remaining == 0:
+            return self._finish([])
+        if self._buf:
+            count = min(self._remaining, len(self._buf), max_data)
+            self._remaining -= count
+            return self._take(count)
+        if self._eof:
+            expected = self._received + self._remaining
+            raise IncompleteBodyError(
+                f"connection closed after {self._received} of {expected} body bytes",
+                received=self._received,
+                expected=expected,
+            )
+        return NEED_DATA
+
+    def _read_chunked(self, max_data: int) -> Event | _NeedData:
+        buf = self._buf
+        while True:
+            step = self._chunk_step
+            if step == _CHUNK_DATA:
+                if buf:
+                    count = min(self._remaining, len(buf), max_data)
+                    self._remaining -= count
+                    if self._remaining == 0:
+                        self._chunk_step = _CHUNK_END
+                    return self._take(count)
+            elif step == _CHUNK_END:
+                if len(buf) >= 2:
+                    if buf[:2] != b"\r\n":
+                        # h11 CVE-2025-43859: anything but CRLF here is a framing error.
+                        raise RemoteProtocolError("chunk data not followed by CRLF")
+                    del buf[:2]
+                    self._chunk_step = _SIZE
+                    continue
+            elif step == _SIZE:
+                limit = self.limits.max_chunk_line_bytes
+                end = buf.find(b"\n", 0, limit)
+                if end >= 0:
+                    m = _CHUNK_LINE.fullmatch(buf, 0, end + 1)
+                    if m is None:
+                        raise RemoteProtocolError(
+                            f"invalid chunk size line {bytes(buf[: min(end + 1, 40)])!r}"
+                        )
+                    size = int(m[1], 16)
+                    if size > self.limits.max_chunk_size:
+                        raise LimitExceededError(
+                            f"chunk of {size} bytes exceeds the limit of "
+                            f"{self.limits.max_chunk_size}"
+                        )
+                    del buf[: end + 1]
+                    self._remaining = size
+                    self._chunk_step = _CHUNK_DATA if size else _TRAILER
+                    continue
+                if len(buf) >= limit:
+                    raise LimitExceededError(f"chunk size line longer than {limit} bytes")
+            else:  # _TRAILER
+                if buf[:2] == b"\r\n" or buf[:1] == b"\n":
+                    del buf[: 2 if buf[0] == 0x0D else 1]
+                    return self._finish([])
+                limit = self.limits.max_trailer_bytes
+                m = _SECTION_END.search(buf, self._scan_from)
+                if m is not None and m.end() <= limit:
+                    block = bytes(buf[: m.start() + 1])
+                    del buf[: m.end()]
+                    self._scan_from = 0
+                    check_field_block(block)
+                    return self._finish(
+                        parse_field_lines(block.splitlines(), self.limits.max_headers)
+                    )
+                if len(buf) > limit or m is not None:
+                    raise LimitExceededError(f"trailer section larger than {limit} bytes")
+                self._scan_from = max(0, len(buf) - 2)
+            if self._eof:
+                raise IncompleteBodyError(
+                    f"connection closed after {self._received} body bytes, "
+                    "before the end of the chunked body",
+                    received=self._received,
+                    expected=None,
+                )
+            return NEED_DATA

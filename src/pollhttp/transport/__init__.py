@@ -1,0 +1,17 @@
+"""Moving bytes: Godot's StreamPeer family and non-blocking name resolution."""
+
+from ._base import StreamPeer, network_error, wait_for_fd
+from ._resolver import Address, Resolution, Resolver, ResolverStatus, resolve_in_thread
+from ._tcp import StreamPeerTCP
+
+__all__ = [
+    "Address",
+    "Resolution",
+    "Resolver",
+    "ResolverStatus",
+    "StreamPeer",
+    "StreamPeerTCP",
+    "network_error",
+    "resolve_in_thread",
+    "wait_for_fd",
+]

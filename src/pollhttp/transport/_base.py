@@ -1,0 +1,114 @@
+"""The StreamPeer contract, and the one place where OS errors become pollhttp exceptions."""
+
+from __future__ import annotations
+
+import selectors
+from abc import ABC, abstractmethod
+
+from .._enums import Error
+from .._errors import NetworkError, PollHTTPError
+
+__all__ = ["StreamPeer", "network_error", "wait_for_fd"]
+
+
+def network_error(exc: OSError, doing: str) -> NetworkError:
+    """Wrap an OS error raised while ``doing`` something on an open connection."""
+    error = NetworkError(f"{doing}: {exc.strerror or exc}")
+    error.__cause__ = exc
+    return error
+
+
+def wait_for_fd(fd: int, *, readable: bool, writable: bool, timeout: float | None) -> bool:
+    """Sleep in the kernel until ``fd`` is ready or ``timeout`` passes; never spins.
+
+    Returns False when there is nothing to wait on (no descriptor) or the time ran out.
+    """
+    if fd < 0 or not (readable or writable):
+        return False
+    events = (selectors.EVENT_READ if readable else 0) | (selectors.EVENT_WRITE if writable else 0)
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, events)
+        return bool(selector.select(timeout))
+
+
+class StreamPeer(ABC):
+    """Godot's ``StreamPeer``: a byte stream that never blocks unless asked to.
+
+    ``get_partial_data`` and ``put_partial_data`` return at once: ``(OK, b"")`` or
+    ``(OK, 0)`` means "not now". End of stream is ``ERR_FILE_EOF``. After any other error
+    ``get_last_error()`` holds the exception with the reason.
+    """
+
+    _last_error: PollHTTPError | None = None
+
+    @abstractmethod
+    def get_partial_data(self, nbytes: int) -> tuple[Error, bytes]:
+        """Return up to ``nbytes`` bytes that are available now."""
+
+    @abstractmethod
+    def put_partial_data(self, data: bytes | memoryview) -> tuple[Error, int]:
+        """Send what can be sent now; return how many bytes were taken."""
+
+    def get_available_bytes(self) -> int:
+        """Bytes that can be read without waiting (0 when unknown)."""
+        return 0
+
+    def poll(self) -> Error:
+        """Advance internal work and report the peer's health.
+
+        ``ERR_FILE_EOF`` means the remote end has closed. Godot's base class has no
+        ``poll``; its subclasses each have their own.
+        """
+        return Error.OK
+
+    def fileno(self) -> int:
+        """The OS descriptor to wait on, or -1 when there is none."""
+        return -1
+
+    def wait(
+        self, *, readable: bool = True, writable: bool = False, timeout: float | None = None
+    ) -> bool:
+        """Block until the peer may make progress; False when it cannot wait at all."""
+        return wait_for_fd(self.fileno(), readable=readable, writable=writable, timeout=timeout)
+
+    def close(self) -> None:  # noqa: B027 - optional for peers with nothing to release
+        """Release the connection; a closed peer reports ``ERR_FILE_EOF`` or an error."""
+
+    def get_last_error(self) -> PollHTTPError | None:
+        """The exception behind the most recent error code this peer returned."""
+        return self._last_error
+
+    def put_data(self, data: bytes | memoryview) -> Error:
+        """Send all of ``data``, sleeping on the descriptor while the peer is full.
+
+        Godot's ``put_data`` blocks the same way; without a descriptor to wait on this
+        returns ``ERR_BUSY`` with the unsent rest dropped.
+        """
+        view = memoryview(data)
+        while view:
+            err, sent = self.put_partial_data(view)
+            if err != Error.OK:
+                return err
+            if sent:
+                view = view[sent:]
+            elif not self.wait(readable=False, writable=True):
+                return Error.ERR_BUSY
+        return Error.OK
+
+    def get_data(self, nbytes: int) -> tuple[Error, bytes]:
+        """Read exactly ``nbytes`` bytes, sleeping on the descriptor until they arrive.
+
+        On end of stream or error it returns that code with the bytes read so far.
+        """
+        parts: list[bytes] = []
+        missing = nbytes
+        while missing > 0:
+            err, data = self.get_partial_data(missing)
+            if data:
+                parts.append(data)
+                missing -= len(data)
+            elif err != Error.OK:
+                return err, b"".join(parts)
+            elif not self.wait():
+                return Error.ERR_BUSY, b"".join(parts)
+        return Error.OK, b"".join(parts)

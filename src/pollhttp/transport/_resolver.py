@@ -1,0 +1,94 @@
+"""Host-name resolution off the caller's thread, so that ``poll()`` never waits on DNS."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from enum import IntEnum
+
+from .._errors import ResolveError
+
+__all__ = ["Resolution", "Resolver", "ResolverStatus", "resolve_in_thread"]
+
+#: An address to connect to: (IP literal, port).
+Address = tuple[str, int]
+
+
+class ResolverStatus(IntEnum):
+    """Godot's ``IP.ResolverStatus``."""
+
+    RESOLVER_STATUS_NONE = 0
+    RESOLVER_STATUS_WAITING = 1
+    RESOLVER_STATUS_DONE = 2
+    RESOLVER_STATUS_ERROR = 3
+
+
+class Resolution:
+    """One lookup: waiting, then done with its addresses, or failed with a `ResolveError`."""
+
+    def __init__(self) -> None:
+        self.addresses: list[Address] = []
+        self.error: ResolveError | None = None
+        self._done = threading.Event()
+
+    @classmethod
+    def finished(cls, addresses: list[Address], error: ResolveError | None = None) -> Resolution:
+        """A lookup that is already complete (for literals, caches and tests)."""
+        result = cls()
+        result._finish(addresses, error)
+        return result
+
+    def _finish(self, addresses: list[Address], error: ResolveError | None) -> None:
+        self.addresses = addresses
+        self.error = error
+        self._done.set()
+
+    def get_status(self) -> ResolverStatus:
+        """Where the lookup stands."""
+        if not self._done.is_set():
+            return ResolverStatus.RESOLVER_STATUS_WAITING
+        if self.error is not None:
+            return ResolverStatus.RESOLVER_STATUS_ERROR
+        return ResolverStatus.RESOLVER_STATUS_DONE
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the lookup completes; True when it has."""
+        return self._done.wait(timeout)
+
+
+#: What HTTPClient calls to look a host up: (host, port) -> Resolution.
+Resolver = Callable[[str, int], Resolution]
+
+
+def _lookup(host: str, port: int, resolution: Resolution) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        error = ResolveError(f"cannot resolve {host!r}: {getattr(exc, 'strerror', None) or exc}")
+        error.__cause__ = exc
+        resolution._finish([], error)
+        return
+    addresses: list[Address] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        address = (str(sockaddr[0]), int(sockaddr[1]))
+        if address not in addresses:
+            addresses.append(address)
+    if addresses:
+        resolution._finish(addresses, None)
+    else:
+        resolution._finish([], ResolveError(f"cannot resolve {host!r}: no addresses"))
+
+
+def resolve_in_thread(host: str, port: int) -> Resolution:
+    """Start ``getaddrinfo`` on a daemon thread and return its `Resolution` at once.
+
+    A daemon thread, so that a slow lookup abandoned by ``close()`` never delays exit.
+    Godot queues lookups on one resolver thread and caches results forever; the OS
+    resolver's own caching is used here instead.
+    """
+    resolution = Resolution()
+    threading.Thread(
+        target=_lookup, args=(host, port, resolution), name="pollhttp-resolve", daemon=True
+    ).start()
+    return resolution
