@@ -1,0 +1,189 @@
+"""Scripted raw-socket servers on 127.0.0.1, for byte-exact edge cases.
+
+Each accepted connection runs a script: a list of steps, executed in order.
+
+* ``Read()``: read one request (head, plus a Content-Length body) and record it.
+* ``Send(data)``: send bytes exactly as given.
+* ``Pause(seconds)``: the server stays silent (to test slow servers; tests never sleep).
+* ``Trickle(data, delay)``: send one byte at a time.
+* ``Close()``: close the connection (the script also ends with a close).
+* ``ShutdownWrite()``: half-close: send FIN but keep reading.
+* ``Reset()``: close with RST (SO_LINGER 0).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Read:
+    pass
+
+
+@dataclass
+class Send:
+    data: bytes
+
+
+@dataclass
+class Pause:
+    seconds: float
+
+
+@dataclass
+class Trickle:
+    data: bytes
+    delay: float = 0.0
+
+
+@dataclass
+class Close:
+    pass
+
+
+@dataclass
+class ShutdownWrite:
+    pass
+
+
+@dataclass
+class Reset:
+    pass
+
+
+Step = Read | Send | Pause | Trickle | Close | ShutdownWrite | Reset
+
+
+def response(
+    status: str = "200 OK", headers: Sequence[str] = (), body: bytes = b"", *, length: bool = True
+) -> bytes:
+    """A response head and body; Content-Length is added unless ``length`` is False."""
+    lines = [f"HTTP/1.1 {status}", *headers]
+    if length:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _read_request(conn: socket.socket, pending: bytearray) -> bytes | None:
+    while b"\r\n\r\n" not in pending:
+        data = conn.recv(65536)
+        if not data:
+            return None
+        pending += data
+    end = pending.index(b"\r\n\r\n") + 4
+    head = bytes(pending[:end])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(pending) < end + length:
+        data = conn.recv(65536)
+        if not data:
+            break
+        pending += data
+    request = bytes(pending[: end + length])
+    del pending[: end + length]
+    return request
+
+
+@dataclass
+class ScriptedServer:
+    """A listening socket that plays ``scripts[i]`` on the i-th connection (the last repeats)."""
+
+    scripts: Sequence[Sequence[Step]]
+    requests: list[bytes] = field(default_factory=list)
+    connections: int = 0
+
+    def __post_init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port: int = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._accepter = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> ScriptedServer:
+        self._accepter.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._accepter.join(5)
+        for thread in self._threads:
+            thread.join(5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            script = self.scripts[min(self.connections, len(self.scripts) - 1)]
+            self.connections += 1
+            thread = threading.Thread(target=self._play, args=(conn, script), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _play(self, conn: socket.socket, script: Sequence[Step]) -> None:
+        pending = bytearray()
+        conn.settimeout(10)
+        try:
+            for step in script:
+                if self._stop.is_set():
+                    break
+                if isinstance(step, Read):
+                    request = _read_request(conn, pending)
+                    if request is None:
+                        break
+                    self.requests.append(request)
+                elif isinstance(step, Send):
+                    conn.sendall(step.data)
+                elif isinstance(step, Pause):
+                    self._stop.wait(step.seconds)
+                elif isinstance(step, Trickle):
+                    for i in range(len(step.data)):
+                        conn.sendall(step.data[i : i + 1])
+                        if step.delay:
+                            self._stop.wait(step.delay)
+                elif isinstance(step, ShutdownWrite):
+                    conn.shutdown(socket.SHUT_WR)
+                elif isinstance(step, Reset):
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    break
+                elif isinstance(step, Close):
+                    break
+            else:
+                # Script done without an explicit end: wait for the client to finish first,
+                # so the test decides when the connection ends.
+                conn.settimeout(0.2)
+                while not self._stop.is_set():
+                    try:
+                        if not conn.recv(65536):
+                            break
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        break
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+def wait_for(predicate: object, timeout: float = 5.0) -> None:
+    """Poll a condition on the test's side with a deadline (no blind sleeps)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.001)
