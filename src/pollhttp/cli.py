@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ._demo import DemoServer
 from ._enums import Status
 from .client import HTTPClient
+from .demo import DemoServer
 
 __all__ = ["main"]
 

@@ -33,7 +33,15 @@ from .protocol import (
     split_request_header,
 )
 from .protocol import Headers as _Headers
-from .transport import Address, Resolution, Resolver, StreamPeer, StreamPeerTCP, resolve_in_thread
+from .transport import (
+    Address,
+    Resolution,
+    Resolver,
+    ResolverStatus,
+    StreamPeer,
+    StreamPeerTCP,
+    resolve_in_thread,
+)
 
 __all__ = ["HTTPClient"]
 
@@ -282,10 +290,10 @@ class HTTPClient:
         assert resolution is not None
         if self._blocking:
             resolution.wait()
+        if resolution.get_status() == ResolverStatus.RESOLVER_STATUS_WAITING:
+            return Error.OK
         if resolution.error is not None:
             raise resolution.error
-        if not resolution.addresses:
-            return Error.OK  # still waiting
         self._candidates = list(resolution.addresses)
         self._resolution = None
         self._status = Status.STATUS_CONNECTING

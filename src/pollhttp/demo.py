@@ -1,4 +1,8 @@
-"""A small local HTTP/1.1 server for the offline demo: keep-alive, chunked and large bodies."""
+"""A small local HTTP/1.1 server, so that examples and the demo run offline.
+
+It serves ``/`` (a short text), ``/chunked`` (a chunked body with a trailer) and ``/large``
+(1 MiB) over persistent connections. It is for trying pollhttp, not for production.
+"""
 
 from __future__ import annotations
 
