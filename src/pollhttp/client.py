@@ -207,7 +207,6 @@ class HTTPClient:
         self._blocking = False
         self._read_chunk_size = 65536
         self._host_header: bytes | None = None
-        self._port = -1
         self._peer: StreamPeer | None = None
         self._tcp: StreamPeerTCP | None = None
         self._last_error: PollHTTPError | None = None
@@ -261,7 +260,6 @@ class HTTPClient:
         except InvalidParameterError as exc:
             self._last_error = exc
             return exc.code
-        self._port = port
         self._host_header = host_header if port == 80 else host_header + f":{port}".encode()
         if is_ip:
             self._candidates = [(connect_host, port)]
@@ -612,7 +610,6 @@ class HTTPClient:
         """Close the connection and forget the response; settings are kept."""
         self._reset()
         self._host_header = None
-        self._port = -1
 
     # -- properties --------------------------------------------------------------------------
 

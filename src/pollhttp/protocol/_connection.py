@@ -290,7 +290,7 @@ class ClientConnection:
             keep = False
         self._keep_alive = keep and not self._request_close
         self._framing = framing
-        self._remaining = length or 0
+        self._remaining = length if framing == _LENGTH else 0
         self._received = 0
         self._chunk_step = _SIZE
         if self.state is not ConnState.TUNNEL:
@@ -335,18 +335,22 @@ class ClientConnection:
         return Data(data)
 
     def _read_plain(self, max_data: int) -> Event | _NeedData:
-        """Content-Length bodies, bodiless responses, and bodies delimited by close."""
+        """Content-Length bodies, bodiless responses, and bodies delimited by close.
+
+        With ``max_data == 0`` only the end of the message is reported, never data.
+        """
+        buf = self._buf
         if self._framing == _UNTIL_CLOSE:
-            if self._buf:
-                return self._take(min(len(self._buf), max_data))
+            if buf:
+                return self._take(min(len(buf), max_data)) if max_data else NEED_DATA
             return self._finish([]) if self._eof else NEED_DATA
         if self._remaining == 0:
             return self._finish([])
-        if self._buf:
-            count = min(self._remaining, len(self._buf), max_data)
+        if buf and max_data:
+            count = min(self._remaining, len(buf), max_data)
             self._remaining -= count
             return self._take(count)
-        if self._eof:
+        if self._eof and not buf:
             expected = self._received + self._remaining
             raise IncompleteBodyError(
                 f"connection closed after {self._received} of {expected} body bytes",
@@ -360,7 +364,7 @@ class ClientConnection:
         while True:
             step = self._chunk_step
             if step == _CHUNK_DATA:
-                if buf:
+                if buf and max_data:
                     count = min(self._remaining, len(buf), max_data)
                     self._remaining -= count
                     if self._remaining == 0:
@@ -412,7 +416,7 @@ class ClientConnection:
                 if len(buf) > limit or m is not None:
                     raise LimitExceededError(f"trailer section larger than {limit} bytes")
                 self._scan_from = max(0, len(buf) - 2)
-            if self._eof:
+            if self._eof and not (buf and step == _CHUNK_DATA):
                 raise IncompleteBodyError(
                     f"connection closed after {self._received} body bytes, "
                     "before the end of the chunked body",
