@@ -126,6 +126,7 @@ _ANY_VERSION = re.compile(rb"HTTP/[0-9.]+ ")
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?\r\n")
 _DIGITS = re.compile(rb"[0-9]{1,19}")
 
+_NOT_REUSABLE = (ConnState.MUST_CLOSE, ConnState.TUNNEL, ConnState.ERROR)
 # Body framing, chosen once per response (RFC 9112 §6.3).
 _NO_BODY, _LENGTH, _CHUNKED, _UNTIL_CLOSE = range(4)
 # Steps of the chunked reader.
@@ -196,7 +197,7 @@ class ClientConnection:
     @property
     def reusable(self) -> bool:
         """Whether the current response leaves the connection open for another request."""
-        return self._keep_alive and self.state is not ConnState.MUST_CLOSE
+        return self._keep_alive and self.state not in _NOT_REUSABLE
 
     def next_event(self, max_data: int = 1 << 62) -> Event | _NeedData:
         """Parse what has been received; a `Data` event holds at most ``max_data`` bytes."""

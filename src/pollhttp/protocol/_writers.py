@@ -12,7 +12,8 @@ from ._headers import TOKEN, check_request_field, get_all
 # can never carry whitespace, CR, LF or NUL into the request line.
 _ORIGIN_FORM = re.compile(rb"/[\x21-\x7e]*")
 _ABSOLUTE_FORM = re.compile(rb"[hH][tT][tT][pP][sS]?://[\x21-\x7e]+")
-_AUTHORITY_FORM = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|[\x21-\x39\x3b-\x7e]+):([0-9]{1,5})")
+# authority-form: host ":" port, the host an IP-literal or a reg-name (RFC 3986 §3.2.2).
+_AUTHORITY_FORM = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+):([0-9]{1,5})")
 # Methods whose meaning includes enclosed content: RFC 9110 §8.6 says a user agent SHOULD
 # send Content-Length for them even when the content is empty (nginx answers 411 without).
 _CONTENT_METHODS = frozenset((b"POST", b"PUT", b"PATCH"))
