@@ -291,7 +291,7 @@ class ClientConnection:
             keep = False
         self._keep_alive = keep and not self._request_close
         self._framing = framing
-        self._remaining = length if framing == _LENGTH else 0
+        self._remaining = (length or 0) if framing == _LENGTH else 0
         self._received = 0
         self._chunk_step = _SIZE
         if self.state is not ConnState.TUNNEL:
