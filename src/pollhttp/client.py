@@ -453,12 +453,10 @@ class HTTPClient:
         OPTIONS, or ``host:port`` for CONNECT. Nothing is sent until ``poll()``. Bad input
         returns ``ERR_INVALID_PARAMETER``, leaves the status as it was, and sends nothing.
         """
-        return self.request_raw(
-            method, url, headers, body.encode() if isinstance(body, str) else body
-        )
+        return self.request_raw(method, url, headers, body)
 
     def request_raw(
-        self, method: Method | int, url: str, headers: Sequence[str], body: bytes
+        self, method: Method | int, url: str, headers: Sequence[str], body: str | bytes
     ) -> Error:
         """Send a request with a raw byte body, as it is."""
         try:
@@ -468,14 +466,17 @@ class HTTPClient:
                 raise InvalidParameterError(
                     f"request() needs status CONNECTED; the status is {self._status.name}"
                 )
-            verb = _METHOD_NAMES[method]
-            target = self._target(url)
-            fields = [split_request_header(header) for header in headers]
+            try:
+                target = self._target(url)
+                fields = [split_request_header(header) for header in headers]
+                content = body.encode() if isinstance(body, str) else bytes(body)
+            except UnicodeEncodeError as exc:
+                raise InvalidParameterError(f"text that is not valid Unicode: {exc}") from exc
             wire = self._conn.send_request(
-                verb,
+                _METHOD_NAMES[method],
                 target,
                 fields,
-                b"" if method == Method.METHOD_GET else bytes(body),
+                b"" if method == Method.METHOD_GET else content,
                 self._defaults(target),
             )
         except InvalidParameterError as exc:

@@ -95,14 +95,19 @@ def _read_request(conn: socket.socket, pending: bytearray) -> bytes | None:
 
 @dataclass
 class ScriptedServer:
-    """A listening socket that plays ``scripts[i]`` on the i-th connection (the last repeats)."""
+    """A listening socket that plays ``scripts[i]`` on the i-th connection (the last repeats).
+
+    It listens on ``host`` (127.0.0.1, or ::1 for IPv6 tests) and a free port.
+    """
 
     scripts: Sequence[Sequence[Step]]
+    host: str = "127.0.0.1"
     requests: list[bytes] = field(default_factory=list)
     connections: int = 0
 
     def __post_init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        self._listener = socket.create_server((self.host, 0), family=family)
         self._listener.settimeout(0.2)
         self.port: int = self._listener.getsockname()[1]
         self._stop = threading.Event()
