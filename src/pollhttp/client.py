@@ -216,7 +216,7 @@ class HTTPClient:
         """Forget the connection and the response (the settings stay)."""
         if self._peer is not None:
             self._peer.close()
-        if self._tcp is not None and self._tcp is not self._peer:
+        if self._tcp is not None:
             self._tcp.close()
         self._peer = None
         self._tcp = None
@@ -309,7 +309,7 @@ class HTTPClient:
         if status == StreamPeerTCP.STATUS_CONNECTED:
             # Heads and bodies are written whole, so Nagle's delay only adds latency.
             tcp.set_no_delay(True)
-            self._peer = tcp
+            self._peer, self._tcp = tcp, None
             self._connect_errors = []
             self._status = Status.STATUS_CONNECTED
             return Error.OK

@@ -288,10 +288,10 @@ INVALID = [
     case("code-099", GET, h(b"HTTP/1.1 099 Low", CL2), err("status line")),
     case("code-600", GET, h(b"HTTP/1.1 600 High", CL2), err("status line")),
     case("code-000", GET, h(b"HTTP/1.1 000 Zero", CL2), err("status line")),
-    case("http-2.0", GET, h(b"HTTP/2.0 200 OK", CL2), err("unsupported status line")),
-    case("http-1.2", GET, h(b"HTTP/1.2 200 OK", CL2), err("unsupported status line")),
-    case("http-0.9", GET, h(b"HTTP/0.9 200 OK", CL2), err("unsupported status line")),
-    case("http-2", GET, h(b"HTTP/2 200 OK", CL2), err("unsupported status line")),
+    case("http-2.0", GET, h(b"HTTP/2.0 200 OK", CL2), err("unsupported HTTP version")),
+    case("http-1.2", GET, h(b"HTTP/1.2 200 OK", CL2), err("unsupported HTTP version")),
+    case("http-0.9", GET, h(b"HTTP/0.9 200 OK", CL2), err("unsupported HTTP version")),
+    case("http-2", GET, h(b"HTTP/2 200 OK", CL2), err("unsupported HTTP version")),
     case("ctl-in-reason", GET, h(b"HTTP/1.1 200 O\x01K", CL2), err("status line")),
     case("101-without-upgrade", GET, h(b"HTTP/1.1 101 Switching Protocols",
          b"Upgrade: websocket"), err("without an Upgrade request")),
@@ -552,7 +552,7 @@ def failed_connection() -> ClientConnection:
     conn = ClientConnection()
     start_request(conn, GET)
     conn.receive_data(h(b"HTTP/9.9 200 OK"))
-    with pytest.raises(RemoteProtocolError, match="unsupported status line"):
+    with pytest.raises(RemoteProtocolError, match="unsupported HTTP version"):
         conn.next_event()
     return conn
 

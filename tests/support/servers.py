@@ -70,9 +70,18 @@ def response(
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def _read_request(conn: socket.socket, pending: bytearray) -> bytes | None:
+def _read_request(conn: socket.socket, pending: bytearray, stop: threading.Event) -> bytes | None:
+    def receive() -> bytes:
+        # Short timeouts, so that a stopping server never waits on a silent client.
+        while not stop.is_set():
+            try:
+                return conn.recv(65536)
+            except TimeoutError:
+                continue
+        return b""
+
     while b"\r\n\r\n" not in pending:
-        data = conn.recv(65536)
+        data = receive()
         if not data:
             return None
         pending += data
@@ -84,13 +93,22 @@ def _read_request(conn: socket.socket, pending: bytearray) -> bytes | None:
         if name.strip().lower() == b"content-length":
             length = int(value.strip())
     while len(pending) < end + length:
-        data = conn.recv(65536)
+        data = receive()
         if not data:
             break
         pending += data
     request = bytes(pending[: end + length])
     del pending[: end + length]
     return request
+
+
+def _send_all(conn: socket.socket, data: bytes, stop: threading.Event) -> None:
+    view = memoryview(data)
+    while view and not stop.is_set():
+        try:
+            view = view[conn.send(view) :]
+        except TimeoutError:
+            continue
 
 
 @dataclass
@@ -108,7 +126,7 @@ class ScriptedServer:
     def __post_init__(self) -> None:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         self._listener = socket.create_server((self.host, 0), family=family)
-        self._listener.settimeout(0.2)
+        self._listener.settimeout(0.01)
         self.port: int = self._listener.getsockname()[1]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -141,23 +159,23 @@ class ScriptedServer:
 
     def _play(self, conn: socket.socket, script: Sequence[Step]) -> None:
         pending = bytearray()
-        conn.settimeout(10)
+        conn.settimeout(0.05)
         try:
             for step in script:
                 if self._stop.is_set():
                     break
                 if isinstance(step, Read):
-                    request = _read_request(conn, pending)
+                    request = _read_request(conn, pending, self._stop)
                     if request is None:
                         break
                     self.requests.append(request)
                 elif isinstance(step, Send):
-                    conn.sendall(step.data)
+                    _send_all(conn, step.data, self._stop)
                 elif isinstance(step, Pause):
                     self._stop.wait(step.seconds)
                 elif isinstance(step, Trickle):
                     for i in range(len(step.data)):
-                        conn.sendall(step.data[i : i + 1])
+                        _send_all(conn, step.data[i : i + 1], self._stop)
                         if step.delay:
                             self._stop.wait(step.delay)
                 elif isinstance(step, ShutdownWrite):
@@ -170,7 +188,6 @@ class ScriptedServer:
             else:
                 # Script done without an explicit end: wait for the client to finish first,
                 # so the test decides when the connection ends.
-                conn.settimeout(0.2)
                 while not self._stop.is_set():
                     try:
                         if not conn.recv(65536):

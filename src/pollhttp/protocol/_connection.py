@@ -120,7 +120,7 @@ Event = Response | InformationalResponse | Data | EndOfMessage
 # RFC 9112 §2.2 allows a recipient to accept as a line terminator.
 _SECTION_END = re.compile(rb"\n\r?\n")
 _STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([1-5][0-9][0-9])(?: ([\t\x20-\x7e\x80-\xff]*))?")
-_ANY_VERSION = re.compile(rb"HTTP/[0-9.]+ ")
+_OTHER_VERSION = re.compile(rb"HTTP/([0-9.]+) ")
 # chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1): hex digits only (no "0x", "+"
 # or spaces inside), then optional extensions, which are ignored.
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?\r\n")
@@ -239,8 +239,11 @@ class ClientConnection:
         lines = block.splitlines()
         status = _STATUS_LINE.fullmatch(lines[0])
         if status is None:
-            if _ANY_VERSION.match(lines[0]):
-                raise RemoteProtocolError(f"unsupported status line {lines[0][:40]!r}")
+            other = _OTHER_VERSION.match(lines[0])
+            if other is not None and other[1] not in (b"1.0", b"1.1"):
+                raise RemoteProtocolError(
+                    f"unsupported HTTP version {other[1].decode()} in the status line"
+                )
             raise RemoteProtocolError(f"invalid status line {lines[0][:40]!r}")
         version, code, reason = status[1], int(status[2]), status[3] or b""
         headers = parse_field_lines(lines[1:], self.limits.max_headers)
