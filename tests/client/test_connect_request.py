@@ -30,7 +30,7 @@ from pollhttp import (
 
 from ..support.polling import connect, poll_until, poll_while_waiting, read_body
 from ..support.scripted_peer import WOULD_BLOCK, ScriptedStreamPeer
-from ..support.servers import Pause, Read, ScriptedServer, Send, response
+from ..support.servers import Pause, Read, ScriptedServer, Send, needs_ipv6, response
 
 UA = b"User-Agent: pollhttp/" + pollhttp.__version__.encode()
 DEFAULTS_TAIL = UA + b"\r\nAccept: */*\r\n\r\n"
@@ -39,20 +39,6 @@ OK_SCRIPT = [Read(), Send(response(body=b"ok"))] * 8
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _can_bind_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-needs_ipv6 = pytest.mark.skipif(not _can_bind_ipv6_loopback(), reason="cannot bind ::1")
 
 
 def closed_port() -> int:

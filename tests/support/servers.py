@@ -20,6 +20,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pytest
+
 
 @dataclass
 class Read:
@@ -209,3 +211,18 @@ def wait_for(predicate: object, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.001)
+
+
+def _can_bind_ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+#: Skip a test on a machine where ::1 cannot be bound.
+needs_ipv6 = pytest.mark.skipif(not _can_bind_ipv6_loopback(), reason="cannot bind ::1")

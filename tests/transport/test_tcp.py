@@ -22,23 +22,12 @@ import pytest
 
 from pollhttp import ConnectError, Error, InvalidParameterError, NetworkError, StreamPeerTCP
 
-from ..support.servers import wait_for
+from ..support.servers import needs_ipv6, wait_for
 
 NONE = StreamPeerTCP.STATUS_NONE
 CONNECTING = StreamPeerTCP.STATUS_CONNECTING
 CONNECTED = StreamPeerTCP.STATUS_CONNECTED
 ERROR = StreamPeerTCP.STATUS_ERROR
-
-
-def _can_bind_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -150,7 +139,7 @@ def test_poll_until_connected(listener, peers):
     assert tcp.get_last_error() is None
 
 
-@pytest.mark.skipif(not _can_bind_ipv6_loopback(), reason="cannot bind ::1")
+@needs_ipv6
 def test_poll_until_connected_ipv6(peers):
     with socket.create_server(("::1", 0), family=socket.AF_INET6) as server:
         port = server.getsockname()[1]
