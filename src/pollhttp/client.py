@@ -371,9 +371,7 @@ class HTTPClient:
         err = self._peer.poll()
         if err == Error.ERR_FILE_EOF:
             # A server may close an idle persistent connection at any time (RFC 9112 §9.5).
-            self._peer.close()
-            self._peer = None
-            self._status = Status.STATUS_DISCONNECTED
+            self._disconnect()
             return Error.OK
         if err != Error.OK:
             raise self._peer_error("connection failed")
@@ -437,10 +435,14 @@ class HTTPClient:
         if self._conn.state is ConnState.IDLE:
             self._status = Status.STATUS_CONNECTED
         else:
-            assert self._peer is not None
-            self._peer.close()
-            self._peer = None
-            self._status = Status.STATUS_DISCONNECTED
+            self._disconnect()
+
+    def _disconnect(self) -> None:
+        """Close a connection that cannot carry another request; the response stays readable."""
+        assert self._peer is not None
+        self._peer.close()
+        self._peer = None
+        self._status = Status.STATUS_DISCONNECTED
 
     # -- requests --------------------------------------------------------------------------
 
