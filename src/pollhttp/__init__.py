@@ -10,14 +10,24 @@ from ._errors import (
     PollHTTPError,
     RemoteProtocolError,
     ResolveError,
+    TLSHandshakeError,
 )
 from ._version import __version__
 from .client import HTTPClient
 from .protocol import Limits
-from .transport import Resolution, StreamPeer, StreamPeerTCP
+from .transport import (
+    CryptoKey,
+    Resolution,
+    StreamPeer,
+    StreamPeerTCP,
+    StreamPeerTLS,
+    TLSOptions,
+    X509Certificate,
+)
 
 __all__ = [
     "ConnectError",
+    "CryptoKey",
     "Error",
     "HTTPClient",
     "IncompleteBodyError",
@@ -34,5 +44,9 @@ __all__ = [
     "Status",
     "StreamPeer",
     "StreamPeerTCP",
+    "StreamPeerTLS",
+    "TLSHandshakeError",
+    "TLSOptions",
+    "X509Certificate",
     "__version__",
 ]

@@ -17,6 +17,7 @@ __all__ = [
     "PollHTTPError",
     "RemoteProtocolError",
     "ResolveError",
+    "TLSHandshakeError",
 ]
 
 
@@ -42,6 +43,17 @@ class ConnectError(PollHTTPError):
     """No connection could be opened to any address of the host."""
 
     code = Error.ERR_CANT_CONNECT
+
+
+class TLSHandshakeError(ConnectError):
+    """The TLS handshake failed: untrusted issuer, name mismatch, expiry, version, pin, cut.
+
+    ``reason`` is the short cause, e.g. ``"certificate verify failed: certificate has expired"``.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NetworkError(PollHTTPError):

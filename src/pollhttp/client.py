@@ -7,6 +7,7 @@ exceptions become Godot ``Error`` codes and ``Status`` values.
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 from urllib.parse import quote
@@ -18,6 +19,7 @@ from ._errors import (
     NetworkError,
     PollHTTPError,
     ResolveError,
+    TLSHandshakeError,
 )
 from ._version import __version__
 from .protocol import (
@@ -40,6 +42,8 @@ from .transport import (
     ResolverStatus,
     StreamPeer,
     StreamPeerTCP,
+    StreamPeerTLS,
+    TLSOptions,
     resolve_in_thread,
 )
 
@@ -54,7 +58,7 @@ _STEADY = {
     Status.STATUS_CANT_RESOLVE: Error.ERR_CANT_RESOLVE,
     Status.STATUS_CANT_CONNECT: Error.ERR_CANT_CONNECT,
     Status.STATUS_CONNECTION_ERROR: Error.ERR_CONNECTION_ERROR,
-    Status.STATUS_TLS_HANDSHAKE_ERROR: Error.ERR_CONNECTION_ERROR,
+    Status.STATUS_TLS_HANDSHAKE_ERROR: Error.ERR_CANT_CONNECT,
     Status.STATUS_BODY: Error.OK,
 }
 _HOST_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -201,25 +205,24 @@ class HTTPClient:
     def __init__(self, *, limits: Limits | None = None, resolver: Resolver | None = None) -> None:
         #: Limits on what a server may make this client hold (see `Limits`).
         self.limits = limits or Limits()
-        #: Seconds a TCP connect to one address may take (Godot's project setting, 30 s).
+        #: Seconds a TCP connect to one address may take (Godot's project setting, 30 s);
+        #: the TLS handshake that follows gets as long again.
         self.connect_timeout = 30.0
         self._resolver: Resolver = resolver or resolve_in_thread
         self._blocking = False
         self._read_chunk_size = 65536
         self._host_header: bytes | None = None
+        self._tls_options: TLSOptions | None = None
+        self._server_name = ""
         self._peer: StreamPeer | None = None
         self._tcp: StreamPeerTCP | None = None
+        self._tls: StreamPeerTLS | None = None
         self._last_error: PollHTTPError | None = None
         self._reset()
 
     def _reset(self) -> None:
         """Forget the connection and the response (the settings stay)."""
-        if self._peer is not None:
-            self._peer.close()
-        if self._tcp is not None:
-            self._tcp.close()
-        self._peer = None
-        self._tcp = None
+        self._close_streams()
         self._status = Status.STATUS_DISCONNECTED
         self._resolution: Resolution | None = None
         self._candidates: list[Address] = []
@@ -227,6 +230,13 @@ class HTTPClient:
         self._conn = ClientConnection(self.limits)
         self._outgoing = memoryview(b"")
         self._clear_response()
+
+    def _close_streams(self) -> None:
+        for stream in (self._peer, self._tls, self._tcp):
+            if stream is not None:
+                stream.close()
+        self._peer = self._tls = self._tcp = None
+        self._handshake_deadline = 0.0
 
     def _clear_response(self) -> None:
         self._response: Response | None = None
@@ -236,31 +246,38 @@ class HTTPClient:
 
     # -- connecting ----------------------------------------------------------------------
 
-    def connect_to_host(self, host: str, port: int = -1, tls_options: object = None) -> Error:
+    def connect_to_host(
+        self, host: str, port: int = -1, tls_options: TLSOptions | None = None
+    ) -> Error:
         """Start connecting to ``host``; ``poll()`` carries it through RESOLVING and CONNECTING.
 
-        An ``http://`` prefix is stripped and the port defaults to 80. IP literals (IPv6 with
-        or without brackets) connect at once; a host name is resolved on a worker thread,
-        and every address it resolves to is tried in turn.
+        ``https://`` means TLS (with ``TLSOptions.client()`` unless options are given) and
+        port 443; ``http://`` means plain HTTP even if options are given, and port 80; with
+        no prefix, TLS is used when ``tls_options`` is given. IP literals (IPv6 with or
+        without brackets) connect at once; a host name is resolved on a worker thread, and
+        every address it resolves to is tried in turn.
         """
         self.close()
         lower = host.lower()
-        if lower.startswith("https://") or tls_options is not None:
-            self._last_error = PollHTTPError("TLS is not available in this version of pollhttp")
-            self._last_error.code = Error.ERR_UNAVAILABLE
-            return Error.ERR_UNAVAILABLE
-        if lower.startswith("http://"):
-            host = host[7:]
+        if lower.startswith("https://"):
+            host, tls_options = host[8:], tls_options or TLSOptions.client()
+        elif lower.startswith("http://"):
+            host, tls_options = host[7:], None
         try:
+            if tls_options is not None and tls_options.is_server():
+                raise InvalidParameterError("connect_to_host() needs client TLS options")
+            default_port = 80 if tls_options is None else 443
             if port == -1:
-                port = 80
+                port = default_port
             if not isinstance(port, int) or not 1 <= port <= 65535:
                 raise InvalidParameterError(f"port {port!r} is not in 1..65535")
             connect_host, host_header, is_ip = _parse_host(host)
         except InvalidParameterError as exc:
             self._last_error = exc
             return exc.code
-        self._host_header = host_header if port == 80 else host_header + f":{port}".encode()
+        self._tls_options = tls_options
+        self._server_name = connect_host
+        self._host_header = host_header + (b"" if port == default_port else f":{port}".encode())
         if is_ip:
             self._candidates = [(connect_host, port)]
             self._status = Status.STATUS_CONNECTING
@@ -298,6 +315,8 @@ class HTTPClient:
         return self._connect_next()
 
     def _poll_connecting(self) -> Error:
+        if self._tls is not None:
+            return self._poll_handshake(self._tls)
         tcp = self._tcp
         assert tcp is not None
         if self._blocking and tcp.get_status() == StreamPeerTCP.STATUS_CONNECTING:
@@ -306,16 +325,48 @@ class HTTPClient:
         status = tcp.get_status()
         if status == StreamPeerTCP.STATUS_CONNECTING:
             return Error.OK
-        if status == StreamPeerTCP.STATUS_CONNECTED:
-            # Heads and bodies are written whole, so Nagle's delay only adds latency.
-            tcp.set_no_delay(True)
-            self._peer, self._tcp = tcp, None
-            self._connect_errors = []
+        self._tcp = None
+        if status != StreamPeerTCP.STATUS_CONNECTED:
+            self._connect_errors.append(tcp.get_last_error() or ConnectError("connect failed"))
+            return self._connect_next()
+        # Heads and bodies are written whole, so Nagle's delay only adds latency.
+        tcp.set_no_delay(True)
+        self._connect_errors = []
+        if self._tls_options is None:
+            self._peer = tcp
             self._status = Status.STATUS_CONNECTED
             return Error.OK
-        self._connect_errors.append(tcp.get_last_error() or ConnectError("connect failed"))
-        self._tcp = None
-        return self._connect_next()
+        self._tls = StreamPeerTLS()
+        self._handshake_deadline = time.monotonic() + self.connect_timeout
+        self._tls.connect_to_stream(tcp, self._server_name, self._tls_options)
+        return self._poll_handshake(self._tls)
+
+    def _poll_handshake(self, tls: StreamPeerTLS) -> Error:
+        """Drive the TLS handshake; it never blocks unless blocking mode is on."""
+        status = tls.get_status()
+        if status == StreamPeerTLS.STATUS_HANDSHAKING:
+            remaining = self._handshake_deadline - time.monotonic()
+            if self._blocking and remaining > 0:
+                tls.wait(readable=True, timeout=remaining)
+            tls.poll()
+            status = tls.get_status()
+        if status == StreamPeerTLS.STATUS_CONNECTED:
+            self._peer, self._tls = tls, None
+            self._status = Status.STATUS_CONNECTED
+            return Error.OK
+        if status != StreamPeerTLS.STATUS_HANDSHAKING:
+            error = tls.get_last_error()
+            raise (
+                error
+                if isinstance(error, TLSHandshakeError)
+                else TLSHandshakeError(f"TLS handshake failed: {error}", reason=str(error))
+            )
+        if time.monotonic() >= self._handshake_deadline:
+            raise TLSHandshakeError(
+                f"TLS handshake failed: no answer within {self.connect_timeout:g} s",
+                reason="timed out",
+            )
+        return Error.OK
 
     # -- the status machine ----------------------------------------------------------------
 
@@ -349,14 +400,13 @@ class HTTPClient:
         self._last_error = exc
         if isinstance(exc, ResolveError):
             status = Status.STATUS_CANT_RESOLVE
+        elif isinstance(exc, TLSHandshakeError):
+            status = Status.STATUS_TLS_HANDSHAKE_ERROR
         elif isinstance(exc, ConnectError):
             status = Status.STATUS_CANT_CONNECT
         else:
             status = Status.STATUS_CONNECTION_ERROR
-        for peer in (self._peer, self._tcp):
-            if peer is not None:
-                peer.close()
-        self._peer = self._tcp = None
+        self._close_streams()
         self._resolution = None
         self._status = status
         return exc.code
@@ -613,6 +663,7 @@ class HTTPClient:
         """Close the connection and forget the response; settings are kept."""
         self._reset()
         self._host_header = None
+        self._tls_options = None
 
     # -- properties --------------------------------------------------------------------------
 
@@ -660,7 +711,7 @@ class HTTPClient:
 
     def get_connection(self) -> StreamPeer | None:
         """The stream in use: the TCP peer, or the one given to ``set_connection()``."""
-        return self._peer or self._tcp
+        return self._peer or self._tls or self._tcp
 
     connection = property(get_connection, set_connection)
 
