@@ -10,14 +10,21 @@ from ._enums import Error
 
 __all__ = [
     "ConnectError",
+    "ContentDecodingError",
+    "DownloadFileError",
+    "HTTPStatusError",
     "IncompleteBodyError",
     "InvalidParameterError",
     "LimitExceededError",
     "NetworkError",
+    "NoResponseError",
     "PollHTTPError",
+    "RedirectError",
     "RemoteProtocolError",
     "ResolveError",
     "TLSHandshakeError",
+    "TooManyRedirectsError",
+    "TransferTimeoutError",
 ]
 
 
@@ -70,6 +77,51 @@ class RemoteProtocolError(PollHTTPError):
 
 class LimitExceededError(RemoteProtocolError):
     """The server exceeded one of the client's `Limits` (head size, header count, chunk size)."""
+
+
+class ContentDecodingError(PollHTTPError):
+    """The body's content coding (gzip, deflate, br, zstd) could not be decoded."""
+
+    code = Error.ERR_INVALID_DATA
+
+
+class TransferTimeoutError(PollHTTPError):
+    """A request ran past its ``timeout``, or received nothing for ``stall_timeout``."""
+
+    code = Error.ERR_TIMEOUT
+
+
+class TooManyRedirectsError(PollHTTPError):
+    """More redirects than ``max_redirects``, or a redirect loop."""
+
+    code = Error.FAILED
+
+
+class RedirectError(PollHTTPError):
+    """A redirect that must not be followed: a bad ``Location`` or a non-http(s) scheme."""
+
+    code = Error.FAILED
+
+
+class DownloadFileError(PollHTTPError):
+    """The ``download_file`` could not be opened or written."""
+
+    code = Error.ERR_FILE_CANT_WRITE
+
+
+class HTTPStatusError(PollHTTPError):
+    """Raised by ``Response.raise_for_status()`` for a 4xx or 5xx response."""
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class NoResponseError(RemoteProtocolError):
+    """The server closed the connection without sending any byte of a response.
+
+    On a reused keep-alive connection this usually means the server had closed it.
+    """
 
 
 class IncompleteBodyError(RemoteProtocolError):

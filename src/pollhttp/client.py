@@ -655,6 +655,30 @@ class HTTPClient:
         """
         return self._last_error
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep until ``poll()`` or a body read can make progress, or ``timeout`` passes.
+
+        It sleeps in the kernel (or on the lookup thread), never spinning. Returns False
+        when the time ran out; True when there is something to do, or nothing to wait for.
+        Godot has no such method: its callers poll every frame.
+        """
+        status = self._status
+        if status is Status.STATUS_RESOLVING and self._resolution is not None:
+            return self._resolution.wait(timeout)
+        if status is Status.STATUS_CONNECTING:
+            if self._tls is not None:
+                return self._tls.wait(readable=True, timeout=timeout)
+            if self._tcp is not None:
+                return self._tcp.wait(readable=False, writable=True, timeout=timeout)
+        if status in (Status.STATUS_REQUESTING, Status.STATUS_BODY) and self._peer is not None:
+            sending = bool(self._outgoing)
+            return self._peer.wait(readable=not sending, writable=sending, timeout=timeout)
+        return True
+
+    def get_request_bytes_pending(self) -> int:
+        """Bytes of the current request (head and body) not yet handed to the connection."""
+        return len(self._outgoing)
+
     def get_status(self) -> Status:
         """The client's status; it changes only in calls on this client."""
         return self._status

@@ -8,6 +8,7 @@ from pollhttp import (
     IncompleteBodyError,
     InvalidParameterError,
     LimitExceededError,
+    NoResponseError,
     RemoteProtocolError,
 )
 from pollhttp.protocol import NEED_DATA, ClientConnection, ConnState, Limits, Response
@@ -392,8 +393,8 @@ INVALID = [
          info(100), info(100), limit("more than 2 interim"),
          limits=Limits(max_informational=2)),
     # -- premature end of stream ---------------------------------------------------------
-    case("eof-before-anything", GET, b"", err("without sending a response"), eof=True),
-    case("eof-after-empty-lines", GET, b"\r\n\r\n", err("without sending a response"),
+    case("eof-before-anything", GET, b"", err("without sending a response", NoResponseError), eof=True),
+    case("eof-after-empty-lines", GET, b"\r\n\r\n", err("without sending a response", NoResponseError),
          eof=True),
     case("eof-mid-status-line", GET, b"HTTP/1.1 2", err("middle of the response head"),
          eof=True),
@@ -402,7 +403,7 @@ INVALID = [
     case("eof-before-blank-line", GET, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n",
          err("middle of the response head"), eof=True),
     case("eof-after-1xx", GET, h(b"HTTP/1.1 100 Continue"), info(100),
-         err("without sending a response"), eof=True),
+         err("without sending a response", NoResponseError), eof=True),
     case("eof-mid-cl-body", GET, h(OK, b"Content-Length: 5", body=b"abc"), resp(200, 5),
          data(b"abc"), err("after 3 of 5 body bytes", INCOMPLETE, received=3, expected=5),
          eof=True),

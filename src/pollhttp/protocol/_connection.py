@@ -16,6 +16,7 @@ from .._errors import (
     IncompleteBodyError,
     InvalidParameterError,
     LimitExceededError,
+    NoResponseError,
     RemoteProtocolError,
 )
 from ._headers import Headers, check_field_block, comma_list, get_all, parse_field_lines
@@ -229,7 +230,7 @@ class ClientConnection:
                     raise RemoteProtocolError(
                         "connection closed in the middle of the response head"
                     )
-                raise RemoteProtocolError("server closed the connection without sending a response")
+                raise NoResponseError("server closed the connection without sending a response")
             self._scan_from = max(0, len(buf) - 2)
             return NEED_DATA
         block = bytes(buf[: m.start() + 1])
