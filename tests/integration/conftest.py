@@ -1,4 +1,4 @@
-"""Fixtures for the integration tests: one nginx for the session, with its static files."""
+"""Fixtures for the integration tests: one nginx for the session (HTTP and HTTPS), its files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from pollhttp import HTTPClient
+from pollhttp import Error, HTTPClient, X509Certificate
 
 from ..support.nginx import NginxServer, find_nginx, pattern, write_pattern_file
 
@@ -29,6 +29,11 @@ class Site:
     def port(self) -> int:
         return self.server.port
 
+    @property
+    def tls_port(self) -> int:
+        """The HTTPS port: the same docroot and locations, over TLS."""
+        return self.server.tls_port
+
 
 def _text() -> bytes:
     # Hex digests compress about 2:1, so the gzip body spans many chunks.
@@ -41,7 +46,7 @@ def _text() -> bytes:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     binary = find_nginx()  # skips the whole module when nginx is missing
-    server = NginxServer(tmp_path_factory.mktemp("nginx"), binary)
+    server = NginxServer(tmp_path_factory.mktemp("nginx"), binary, tls=True)
     content = Site(
         server=server,
         hello=b"Hello from nginx!\n",
@@ -62,6 +67,14 @@ def big_file(site: Site) -> Iterator[str]:
     write_pattern_file(path, BIG_SIZE)
     yield site.big_path
     path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def ca_chain(site: Site) -> X509Certificate:
+    """The CA that issued nginx's certificate, for ``TLSOptions.client(trusted_chain=...)``."""
+    chain = X509Certificate()
+    assert chain.load(site.server.ca_path) == Error.OK
+    return chain
 
 
 @pytest.fixture

@@ -6,12 +6,18 @@ its port accepts connections, and stops it by PID (SIGQUIT, then SIGKILL) on exi
 
 The access log is JSON, one request a line, and records nginx's connection serial number
 (``$connection``) and the request's number on that connection (``$connection_requests``),
-so tests can count the connections the server saw. Requests under ``/close/`` also write
+so tests can count the connections the server saw, and the TLS version of HTTPS requests
+(``$ssl_protocol``, empty for plain HTTP). Requests under ``/close/`` also write
 nginx's debug log for their connection (``connection.log``), which shows whether nginx
 kept the connection alive (``set http keepalive handler``) or closed it
 (``close http connection``).
 
-Locations (all serve the docroot; the prefix is stripped):
+With ``tls=True`` a second server block listens with ``ssl`` on ``tls_port`` and serves the
+same docroot and locations, with keepalive. Its certificate comes from a trustme CA and is
+valid for ``localhost`` and ``127.0.0.1``; the CA (``ca_pem``, ``ca_path``) is the one the
+tests trust. Everything is written into the temporary directory.
+
+Locations (all serve the docroot; the prefix is stripped), the same in both server blocks:
 
 * ``/``: static files, with ETag and Last-Modified (conditional requests answer 304).
 * ``/gzip/``: gzip on for text/plain, so ``Accept-Encoding: gzip`` gives a chunked body.
@@ -23,6 +29,7 @@ Locations (all serve the docroot; the prefix is stripped):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -65,7 +72,8 @@ http {
         '{"connection":$connection,"requests":$connection_requests,'
         '"method":"$request_method","uri":"$request_uri","status":$status,'
         '"body_bytes":$body_bytes_sent,"host":"$http_host",'
-        '"connection_header":"$http_connection"}';
+        '"connection_header":"$http_connection","scheme":"$scheme",'
+        '"ssl_protocol":"$ssl_protocol"}';
     access_log @PREFIX@/logs/access.log counting;
 
     client_body_temp_path @PREFIX@/temp/client_body;
@@ -85,6 +93,12 @@ http {
         root @DOCROOT@;
         etag on;
 
+@LOCATIONS@    }
+@TLS_SERVER@}
+"""
+
+
+_LOCATIONS = """\
         location / {
         }
 
@@ -115,8 +129,20 @@ http {
         location = /no-content {
             return 204;
         }
-    }
-}
+"""
+
+_TLS_SERVER = """
+    server {
+        listen 127.0.0.1:@TLS_PORT@ ssl;
+        server_name localhost;
+        root @DOCROOT@;
+        etag on;
+
+        ssl_certificate @PREFIX@/tls/server.pem;
+        ssl_certificate_key @PREFIX@/tls/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+
+@LOCATIONS@    }
 """
 
 
@@ -131,10 +157,22 @@ def find_nginx() -> str:
     )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """``count`` different ports that are free on 127.0.0.1 (bound together, then released)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only (for private keys)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
 
 
 @dataclass(frozen=True)
@@ -149,12 +187,17 @@ class AccessEntry:
     body_bytes: int
     host: str  # the Host header the client sent
     connection_header: str  # the Connection header the client sent ("" when none)
+    scheme: str  # "http" or "https"
+    ssl_protocol: str  # the TLS version, e.g. "TLSv1.3" ("" for plain HTTP)
 
 
 class NginxServer:
-    """nginx listening on 127.0.0.1 (a free port), living in ``base``; a context manager."""
+    """nginx listening on 127.0.0.1 (a free port), living in ``base``; a context manager.
 
-    def __init__(self, base: Path, binary: str | None = None) -> None:
+    With ``tls=True`` it also serves HTTPS on ``tls_port`` (needs trustme).
+    """
+
+    def __init__(self, base: Path, binary: str | None = None, *, tls: bool = False) -> None:
         self.binary = binary or find_nginx()
         self.prefix = Path(base)
         self.docroot = self.prefix / "html"
@@ -165,6 +208,12 @@ class NginxServer:
         self.connection_log_path = self.logs / "connection.log"
         self.error_log_path = self.logs / "error.log"
         self.port = 0
+        self.tls = tls
+        #: The HTTPS port (0 without TLS or before start()).
+        self.tls_port = 0
+        #: The CA that issued the server's certificate, PEM ("" without TLS).
+        self.ca_pem = ""
+        self.ca_path = self.prefix / "tls" / "ca.pem"
         self._proc: subprocess.Popen[bytes] | None = None
         for directory in (self.docroot, self.logs, self.prefix / "temp"):
             directory.mkdir(parents=True, exist_ok=True)
@@ -173,6 +222,25 @@ class NginxServer:
         ).stderr.decode("utf-8", "replace")
         #: Whether this nginx was built with debug logging (Debian's builds are).
         self.has_debug_log = "--with-debug" in version
+        if tls:
+            if "--with-http_ssl_module" not in version:
+                pytest.skip(f"{self.binary} was built without the ssl module")
+            self._write_certificates()
+
+    def _write_certificates(self) -> None:
+        """A trustme CA and a leaf for localhost and 127.0.0.1, as PEM files in ``tls/``."""
+        import trustme  # noqa: PLC0415 - a test dependency, needed only for TLS
+
+        directory = self.prefix / "tls"
+        directory.mkdir(exist_ok=True)
+        ca = trustme.CA()
+        leaf = ca.issue_cert("localhost", "127.0.0.1")
+        self.ca_pem = ca.cert_pem.bytes().decode("ascii")
+        self.ca_path.write_text(self.ca_pem)
+        (directory / "server.pem").write_bytes(
+            b"".join(pem.bytes() for pem in leaf.cert_chain_pems)
+        )
+        _write_private(directory / "server.key", leaf.private_key_pem.bytes())
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -191,7 +259,10 @@ class NginxServer:
         """
         problems = []
         for _attempt in range(5):
-            self.port = _free_port()
+            if self.tls:
+                self.port, self.tls_port = _free_ports(2)
+            else:
+                (self.port,) = _free_ports(1)
             self._write_config()
             if self._launch(timeout):
                 return
@@ -203,9 +274,12 @@ class NginxServer:
     def _write_config(self) -> None:
         text = (
             _CONFIG.replace("@USER@", "user root;" if os.geteuid() == 0 else "")
+            .replace("@TLS_SERVER@", _TLS_SERVER if self.tls else "")
+            .replace("@LOCATIONS@", _LOCATIONS)
             .replace("@PREFIX@", str(self.prefix))
             .replace("@DOCROOT@", str(self.docroot))
             .replace("@PORT@", str(self.port))
+            .replace("@TLS_PORT@", str(self.tls_port))
         )
         self.config.write_text(text)
 
@@ -233,9 +307,11 @@ class NginxServer:
         proc = self._proc
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            # nginx writes its pid file after binding the port: a pid file with our PID
-            # means the listener is ours, not another process that took the port.
-            if self._pid_file_matches(proc.pid) and self._accepts_connections():
+            # nginx writes its pid file after binding the ports: a pid file with our PID
+            # means the listeners are ours, not another process that took a port.
+            if self._pid_file_matches(proc.pid) and all(
+                self._accepts_connections(port) for port in self._ports()
+            ):
                 return True
             try:
                 proc.wait(timeout=0.01)  # returns at once if nginx exits
@@ -244,7 +320,7 @@ class NginxServer:
             return False
         self.stop()
         raise RuntimeError(
-            f"nginx did not accept connections on port {self.port} within {timeout} s:\n"
+            f"nginx did not accept connections on ports {self._ports()} within {timeout} s:\n"
             + self._startup_problem()
         )
 
@@ -254,9 +330,13 @@ class NginxServer:
         except OSError:
             return False
 
-    def _accepts_connections(self) -> bool:
+    def _ports(self) -> list[int]:
+        return [self.port, self.tls_port] if self.tls else [self.port]
+
+    @staticmethod
+    def _accepts_connections(port: int) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
                 return True
         except OSError:
             return False

@@ -21,7 +21,10 @@ def poll_until(
     deadline = time.monotonic() + timeout
     while not done(client):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; status {client.get_status().name}, trace {trace}")
+            raise AssertionError(
+                f"timed out after {len(trace)} polls; status {client.get_status().name}, "
+                f"last of the trace {trace[-5:]}"
+            )
         trace.append((client.poll(), client.get_status()))
     return trace
 

@@ -379,9 +379,10 @@ def _load_default_trust(context: ssl.SSLContext) -> None:
     context.load_default_certs()
     paths = ssl.get_default_verify_paths()
     has_file = paths.cafile is not None and os.path.exists(paths.cafile)
-    has_dir = (
-        paths.capath is not None and os.path.isdir(paths.capath) and any(os.scandir(paths.capath))
-    )
+    has_dir = False
+    if paths.capath is not None and os.path.isdir(paths.capath):
+        with os.scandir(paths.capath) as entries:
+            has_dir = any(entries)
     if has_file or has_dir or context.cert_store_stats()["x509_ca"]:
         return
     try:
@@ -587,11 +588,15 @@ class StreamPeerTLS(StreamPeer):
             while True:
                 try:
                     data = self._ssl.read(nbytes)
-                    break
                 except ssl.SSLWantReadError:
                     if not self._pump():
                         self._flush()
                         return Error.OK, b""
+                    continue
+                if not data:
+                    # Over a MemoryBIO, SSLObject.read() reports close_notify as b"".
+                    return self._closed("TLS connection closed by the peer (close_notify)"), b""
+                break
             self._flush()
         except ssl.SSLZeroReturnError:
             return self._closed("TLS connection closed by the peer (close_notify)"), b""
