@@ -38,7 +38,7 @@ def test_protocol_is_sans_io(path):
     assert not {
         name
         for name in imported
-        if name.startswith(("pollhttp.transport", "pollhttp.client", "pollhttp.request"))
+        if name.startswith(("pollhttp.transport", "pollhttp.client", "pollhttp.http_request"))
     }
 
 
@@ -48,7 +48,7 @@ def test_transport_knows_no_http(path):
     assert not {
         name
         for name in imported
-        if name.startswith(("pollhttp.protocol", "pollhttp.client", "pollhttp.request"))
+        if name.startswith(("pollhttp.protocol", "pollhttp.client", "pollhttp.http_request"))
     }
 
 

@@ -3,18 +3,25 @@
 from ._enums import Error, Method, ResponseCode, Status
 from ._errors import (
     ConnectError,
+    ContentDecodingError,
+    DownloadFileError,
+    HTTPStatusError,
     IncompleteBodyError,
     InvalidParameterError,
     LimitExceededError,
     NetworkError,
     NoResponseError,
     PollHTTPError,
+    RedirectError,
     RemoteProtocolError,
     ResolveError,
     TLSHandshakeError,
+    TooManyRedirectsError,
+    TransferTimeoutError,
 )
 from ._version import __version__
 from .client import HTTPClient
+from .http_request import Headers, HTTPRequest, Response, Result, Signal, get, post, request
 from .protocol import Limits
 from .transport import (
     CryptoKey,
@@ -28,9 +35,14 @@ from .transport import (
 
 __all__ = [
     "ConnectError",
+    "ContentDecodingError",
     "CryptoKey",
+    "DownloadFileError",
     "Error",
     "HTTPClient",
+    "HTTPRequest",
+    "HTTPStatusError",
+    "Headers",
     "IncompleteBodyError",
     "InvalidParameterError",
     "LimitExceededError",
@@ -39,16 +51,25 @@ __all__ = [
     "NetworkError",
     "NoResponseError",
     "PollHTTPError",
+    "RedirectError",
     "RemoteProtocolError",
     "Resolution",
     "ResolveError",
+    "Response",
     "ResponseCode",
+    "Result",
+    "Signal",
     "Status",
     "StreamPeer",
     "StreamPeerTCP",
     "StreamPeerTLS",
     "TLSHandshakeError",
     "TLSOptions",
+    "TooManyRedirectsError",
+    "TransferTimeoutError",
     "X509Certificate",
     "__version__",
+    "get",
+    "post",
+    "request",
 ]

@@ -104,9 +104,11 @@ class RedirectError(PollHTTPError):
 
 
 class DownloadFileError(PollHTTPError):
-    """The ``download_file`` could not be opened or written."""
+    """The ``download_file`` could not be opened (``opening``) or written."""
 
-    code = Error.ERR_FILE_CANT_WRITE
+    def __init__(self, message: str, *, opening: bool = False) -> None:
+        super().__init__(message)
+        self.code = Error.ERR_FILE_CANT_OPEN if opening else Error.ERR_FILE_CANT_WRITE
 
 
 class HTTPStatusError(PollHTTPError):

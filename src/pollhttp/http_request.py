@@ -1,0 +1,1091 @@
+"""HTTPRequest: Godot's high-level request object, on top of `HTTPClient`.
+
+One request at a time per object; ``poll()`` drives it within a time and byte budget, or a
+worker thread does (``use_threads``). The result arrives once per accepted request through
+``request_completed``: ``(result, response_code, headers, body)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json as _json
+import os
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from http.cookiejar import CookieJar
+from pathlib import Path
+from typing import Any, TypeAlias
+from urllib.parse import unquote, urljoin, urlsplit
+
+from ._enums import Error, Method, Status
+from ._errors import (
+    ConnectError,
+    ContentDecodingError,
+    DownloadFileError,
+    HTTPStatusError,
+    InvalidParameterError,
+    LimitExceededError,
+    NetworkError,
+    NoResponseError,
+    PollHTTPError,
+    RedirectError,
+    ResolveError,
+    TLSHandshakeError,
+    TooManyRedirectsError,
+    TransferTimeoutError,
+)
+from .client import HTTPClient
+from .protocol import Limits, split_request_header
+from .protocol._decoding import ContentDecoder, accept_encoding, parse_codings
+from .protocol._headers import check_request_field
+from .transport import Resolver, TLSOptions
+
+__all__ = ["HTTPRequest", "Headers", "Response", "Result", "Signal", "get", "post", "request"]
+
+
+class Result(IntEnum):
+    """``HTTPRequest.Result``: how a request ended."""
+
+    RESULT_SUCCESS = 0
+    RESULT_CHUNKED_BODY_SIZE_MISMATCH = 1
+    RESULT_CANT_CONNECT = 2
+    RESULT_CANT_RESOLVE = 3
+    RESULT_CONNECTION_ERROR = 4
+    RESULT_TLS_HANDSHAKE_ERROR = 5
+    RESULT_NO_RESPONSE = 6
+    RESULT_BODY_SIZE_LIMIT_EXCEEDED = 7
+    RESULT_BODY_DECOMPRESS_FAILED = 8
+    RESULT_REQUEST_FAILED = 9
+    RESULT_DOWNLOAD_FILE_CANT_OPEN = 10
+    RESULT_DOWNLOAD_FILE_WRITE_ERROR = 11
+    RESULT_REDIRECT_LIMIT_REACHED = 12
+    RESULT_TIMEOUT = 13
+
+
+class Signal:
+    """A Godot-style signal: ``connect(callback)``, then every ``emit`` calls it."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[..., object]] = []
+
+    def connect(self, callback: Callable[..., object]) -> Error:
+        """Call ``callback`` on every emission; connecting twice is ``ERR_INVALID_PARAMETER``."""
+        if callback in self._callbacks:
+            return Error.ERR_INVALID_PARAMETER
+        self._callbacks.append(callback)
+        return Error.OK
+
+    def disconnect(self, callback: Callable[..., object]) -> None:
+        """Stop calling ``callback``."""
+        with contextlib.suppress(ValueError):
+            self._callbacks.remove(callback)
+
+    def is_connected(self, callback: Callable[..., object]) -> bool:
+        """Whether ``callback`` is connected."""
+        return callback in self._callbacks
+
+    def emit(self, *args: object) -> None:
+        """Call every connected callback with ``args``."""
+        for callback in list(self._callbacks):
+            callback(*args)
+
+
+@dataclass(frozen=True)
+class _URL:
+    scheme: str
+    host: str
+    port: int
+    target: str  # path and query
+    credentials: str  # "user:password" from the URL, percent-decoded, or ""
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return self.scheme, self.host, self.port
+
+    @property
+    def text(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        port = "" if self.port == default else f":{self.port}"
+        return f"{self.scheme}://{host}{port}{self.target}"
+
+
+def _parse_url(url: str) -> _URL:
+    """Split an http(s) URL; anything else is `InvalidParameterError` (Godot's ``parse_url``)."""
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
+        raise InvalidParameterError(f"whitespace or control character in URL {url!r}")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidParameterError(f"invalid URL scheme in {url!r}: only http and https")
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError as exc:
+        raise InvalidParameterError(f"invalid port in URL {url!r}") from exc
+    host = parts.hostname or ""
+    if not host or not 1 <= port <= 65535:
+        raise InvalidParameterError(f"invalid host or port in URL {url!r}")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    credentials = ""
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return _URL(scheme, host, port, target, credentials)
+
+
+# RFC 9110 §15.4: the redirects a user agent may follow automatically.
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+# RFC 9110 §9.2.2: requests that can be retried on a fresh connection.
+_IDEMPOTENT = frozenset(
+    (
+        Method.METHOD_GET,
+        Method.METHOD_HEAD,
+        Method.METHOD_PUT,
+        Method.METHOD_DELETE,
+        Method.METHOD_OPTIONS,
+        Method.METHOD_TRACE,
+    )
+)
+# Dropped when a redirect turns the request into a GET without content (RFC 9110 §15.4.4).
+_CONTENT_HEADERS = frozenset(
+    (
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "content-language",
+        "content-location",
+        "transfer-encoding",
+        "digest",
+        "content-digest",
+    )
+)
+# Dropped when a redirect leaves the origin or downgrades to http (ecosystem.md §3.3 32-33).
+_CREDENTIAL_HEADERS = frozenset(("authorization", "cookie", "proxy-authorization"))
+# A redirect's body is read and dropped, to reuse the connection, only up to this size.
+_DRAIN_LIMIT = 64 * 1024
+_FAILED_STATUS = {
+    Status.STATUS_CANT_RESOLVE: Result.RESULT_CANT_RESOLVE,
+    Status.STATUS_CANT_CONNECT: Result.RESULT_CANT_CONNECT,
+    Status.STATUS_TLS_HANDSHAKE_ERROR: Result.RESULT_TLS_HANDSHAKE_ERROR,
+    Status.STATUS_CONNECTION_ERROR: Result.RESULT_CONNECTION_ERROR,
+}
+_WAITING = (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING, Status.STATUS_REQUESTING)
+
+_Headers: TypeAlias = list[tuple[str, str]]
+
+
+def _header_name(header: str) -> str:
+    return header.partition(":")[0].strip().lower()
+
+
+class _CookieResponse:
+    """What ``CookieJar.extract_cookies`` reads from a response: ``info().get_all()``."""
+
+    def __init__(self, headers: Sequence[str]) -> None:
+        self._headers = headers
+
+    def info(self) -> _CookieResponse:
+        return self
+
+    def get_all(self, name: str, default: list[str] | None = None) -> list[str] | None:
+        values = [
+            line.partition(":")[2].strip()
+            for line in self._headers
+            if _header_name(line) == name.lower()
+        ]
+        return values or default
+
+
+class _Transfer:
+    """One accepted request with its redirects: the state ``poll()`` or a worker advances."""
+
+    def __init__(
+        self, owner: HTTPRequest, url: _URL, method: Method, headers: list[str], body: bytes
+    ) -> None:
+        self.owner = owner
+        self.client = owner._take_client()
+        self.url = url
+        self.method = method
+        self.headers = headers
+        self.body = body
+        self.redirects = 0
+        self.visited = {(method, url.text)}
+        self.started = time.monotonic()
+        self.last_activity = self.started
+        self.phase = "connect"
+        self.reused = False
+        self.retried = False
+        self.cancelled = False
+        self.lock = threading.Lock()
+        self.result: tuple[Result, int, list[str], bytes] | None = None
+        self.error: PollHTTPError | None = None
+        self.code = 0
+        self.response_headers: list[str] = []
+        self.body_size = -1
+        self.downloaded = 0
+        self.decoded = 0
+        self.pieces: list[bytes] = []
+        self.decoder: ContentDecoder | None = None
+        self.undecoded = ""
+        self.file: Any = None
+        self.resume_from = 0
+        self.progress: tuple[int, int] | None = None
+        self.upload: tuple[int, int] | None = None
+        self.news = threading.Event()  # set by a worker when there is something to emit
+
+    # -- finishing -----------------------------------------------------------------------
+
+    def finish(
+        self,
+        result: Result,
+        error: PollHTTPError | None = None,
+        *,
+        keep_response: bool = False,
+        body: bytes = b"",
+    ) -> None:
+        """Record the outcome once; clean up the connection and the download file."""
+        with self.lock:
+            if self.result is not None:
+                return
+            success = result == Result.RESULT_SUCCESS
+            code = self.code if (success or keep_response) else 0
+            headers = list(self.response_headers) if (success or keep_response) else []
+            self.result = (result, code, headers, body)
+            self.error = error
+        self._close_file(success)
+        if not success or self.client.get_status() != Status.STATUS_CONNECTED:
+            self.client.close()
+
+    def abort(self) -> None:
+        """Cancelled: drop the connection and any partial file, quietly."""
+        self.client.close()
+        self._close_file(False)
+
+    def _close_file(self, success: bool) -> None:
+        handle, self.file = self.file, None
+        if handle is None:
+            return
+        owner = self.owner
+        part = Path(owner._part_path())
+        try:
+            handle.close()
+            if success:
+                os.replace(part, owner.download_file)
+                Path(owner._validator_path()).unlink(missing_ok=True)
+            elif not owner.resume_download:
+                part.unlink(missing_ok=True)
+                Path(owner._validator_path()).unlink(missing_ok=True)
+        except OSError as exc:
+            if success:
+                with self.lock:
+                    self.result = (
+                        Result.RESULT_DOWNLOAD_FILE_WRITE_ERROR,
+                        self.code,
+                        list(self.response_headers),
+                        b"",
+                    )
+                    self.error = DownloadFileError(f"cannot move the download into place: {exc}")
+
+    # -- advancing -------------------------------------------------------------------------
+
+    def advance(self, time_budget: float, byte_budget: int) -> bool:
+        """Make all the progress possible now, within the budgets; True when finished."""
+        start = time.monotonic()
+        moved = 0
+        owner = self.owner
+        while self.result is None and not self.cancelled:
+            now = time.monotonic()
+            if owner.timeout > 0 and now - self.started >= owner.timeout:
+                self.finish(
+                    Result.RESULT_TIMEOUT,
+                    TransferTimeoutError(f"no complete response within {owner.timeout:g} s"),
+                )
+                break
+            if owner.stall_timeout > 0 and now - self.last_activity >= owner.stall_timeout:
+                self.finish(
+                    Result.RESULT_TIMEOUT,
+                    TransferTimeoutError(f"nothing received for {owner.stall_timeout:g} s"),
+                )
+                break
+            try:
+                progressed = self._step()
+            except PollHTTPError as exc:
+                self.finish(
+                    _result_for(exc),
+                    exc,
+                    keep_response=isinstance(
+                        exc, (LimitExceededError, DownloadFileError, ContentDecodingError)
+                    )
+                    and self.code != 0,
+                )
+                break
+            if not progressed[0]:
+                return False
+            self.last_activity = time.monotonic()
+            moved += progressed[1]
+            if moved >= byte_budget or time.monotonic() - start >= time_budget:
+                return False
+        return True
+
+    def _step(self) -> tuple[bool, int]:
+        """One step of the request; returns (progressed, bytes of body received)."""
+        client = self.client
+        status = client.get_status()
+        if status in _FAILED_STATUS:
+            return self._client_failed(status), 0
+        if self.phase == "connect":
+            return self._connect(status), 0
+        if self.phase == "send":
+            if status in _WAITING:
+                pending = client.get_request_bytes_pending()
+                client.poll()
+                self._note_upload()
+                changed = (
+                    client.get_status() != status or client.get_request_bytes_pending() != pending
+                )
+                return changed, 0
+            self._handle_response()
+            return True, 0
+        # phase "body" or "drain"
+        chunk = client.read_response_body_chunk()
+        if chunk:
+            self.downloaded += len(chunk)
+            if self.phase == "body":
+                self._consume(chunk)
+                self.progress = (self.resume_from + self.downloaded, self.body_size)
+            return True, len(chunk)
+        if client.get_status() == Status.STATUS_BODY:
+            return False, 0
+        if client.get_status() in _FAILED_STATUS:
+            return True, 0  # reported by the next step
+        if self.phase == "drain":
+            self.phase = "connect"
+        else:
+            self._complete()
+        return True, 0
+
+    def _client_failed(self, status: Status) -> bool:
+        error = self.client.get_last_error() or NetworkError("connection failed")
+        stale = isinstance(error, (NoResponseError, NetworkError)) and self.phase == "send"
+        if stale and self.reused and not self.retried and self.method in _IDEMPOTENT:
+            # A kept-alive connection the server had closed: retry once on a new one.
+            self.retried = True
+            self.client.close()
+            self.phase = "connect"
+            return True
+        if self.phase == "drain":
+            # The redirect's body did not arrive whole; go on without this connection.
+            self.client.close()
+            self.phase = "connect"
+            return True
+        result = (
+            Result.RESULT_NO_RESPONSE
+            if isinstance(error, NoResponseError)
+            else _FAILED_STATUS[status]
+        )
+        self.finish(result, error)
+        return True
+
+    def _connect(self, status: Status) -> bool:
+        client, owner = self.client, self.owner
+        key = owner._key(self.url)
+        if status == Status.STATUS_CONNECTED and owner._client_key == key:
+            self.reused = (
+                self.phase == "connect"
+                and not self.retried
+                and client.get_request_bytes_pending() == 0
+            )
+            return self._send()
+        if (
+            status in (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING)
+            and owner._client_key == key
+        ):
+            client.poll()
+            return client.get_status() != status
+        client.close()
+        tls = owner._tls_options if self.url.scheme == "https" else None
+        err = client.connect_to_host(self.url.host, self.url.port, tls)
+        owner._client_key = key
+        self.reused = False
+        if err != Error.OK:
+            self.finish(
+                Result.RESULT_CANT_CONNECT, client.get_last_error() or ConnectError(str(err))
+            )
+        return True
+
+    def _send(self) -> bool:
+        headers = list(self.headers)
+        names = {_header_name(h) for h in headers}
+        jar = self.owner.cookie_jar
+        if jar is not None:
+            request = urllib.request.Request(self.url.text)
+            jar.add_cookie_header(request)
+            cookie = request.get_header("Cookie")
+            if cookie and "cookie" not in names:
+                headers.append(f"Cookie: {cookie}")
+        if self.url.credentials and "authorization" not in names:
+            token = base64.b64encode(self.url.credentials.encode()).decode()
+            headers.append(f"Authorization: Basic {token}")
+        if (
+            self.owner.resume_download
+            and self.owner.download_file
+            and self.method == Method.METHOD_GET
+        ):
+            headers += self.owner._resume_headers(self)
+        err = self.client.request_raw(self.method, self.url.target, headers, self.body)
+        if err != Error.OK:
+            self.finish(Result.RESULT_CONNECTION_ERROR, self.client.get_last_error())
+            return True
+        self.phase = "send"
+        self.upload = (0, self.client.get_request_bytes_pending())
+        return True
+
+    def _note_upload(self) -> None:
+        if self.upload is not None:
+            total = self.upload[1]
+            self.upload = (total - self.client.get_request_bytes_pending(), total)
+
+    # -- the response --------------------------------------------------------------------
+
+    def _handle_response(self) -> None:
+        client, owner = self.client, self.owner
+        self.code = client.get_response_code()
+        self.response_headers = client.get_response_headers()
+        self.downloaded = 0
+        if owner.cookie_jar is not None:
+            owner.cookie_jar.extract_cookies(
+                _CookieResponse(self.response_headers),  # type: ignore[arg-type]
+                urllib.request.Request(self.url.text),
+            )
+        if self.code in _REDIRECTS and owner.max_redirects != 0 and self._location() is not None:
+            self._redirect()
+            return
+        self.body_size = client.get_response_body_length()
+        codings = parse_codings([v for n, v in self._fields() if n == "content-encoding"])
+        if codings and owner.accept_gzip and self.method != Method.METHOD_HEAD:
+            try:
+                self.decoder = ContentDecoder(codings, owner.download_chunk_size)
+            except ContentDecodingError as exc:
+                if "unsupported" not in str(exc):
+                    raise
+                # An unknown coding: the body is passed on as it came, and says so.
+                self.undecoded = ", ".join(codings)
+        elif codings:
+            self.undecoded = ", ".join(codings)
+        limit = owner.body_size_limit
+        if limit >= 0 and self.decoder is None and self.body_size > limit:
+            raise LimitExceededError(
+                f"body of {self.body_size} bytes exceeds body_size_limit {limit}"
+            )
+        if owner.download_file:
+            self.file = owner._open_download(self)
+        if client.get_status() == Status.STATUS_BODY:
+            self.phase = "body"
+        else:
+            self._complete()
+
+    def _fields(self) -> list[tuple[str, str]]:
+        return [
+            (_header_name(line), line.partition(":")[2].strip()) for line in self.response_headers
+        ]
+
+    def _location(self) -> str | None:
+        values = [v for n, v in self._fields() if n == "location"]
+        return values[0] if values else None
+
+    def _redirect(self) -> None:
+        owner = self.owner
+        if 0 <= owner.max_redirects <= self.redirects:
+            raise TooManyRedirectsError(f"more than {owner.max_redirects} redirects")
+        location = self._location() or ""
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in location):
+            raise RedirectError(f"control character in Location {location!r}")
+        try:
+            new = _parse_url(urljoin(self.url.text, location))
+        except InvalidParameterError as exc:
+            raise RedirectError(f"cannot follow Location {location!r}: {exc}") from exc
+        method, body, headers = self.method, self.body, self.headers
+        # RFC 9110 §15.4.4: 303 turns into GET (HEAD stays HEAD); historically so does POST
+        # on 301 and 302 (§15.4.2-3). 307 and 308 keep method and content.
+        if (self.code == 303 and method != Method.METHOD_HEAD) or (
+            self.code in (301, 302) and method == Method.METHOD_POST
+        ):
+            method, body = Method.METHOD_GET, b""
+            headers = [h for h in headers if _header_name(h) not in _CONTENT_HEADERS]
+        downgrade = self.url.scheme == "https" and new.scheme == "http"
+        if new.origin != self.url.origin or downgrade:
+            headers = [h for h in headers if _header_name(h) not in _CREDENTIAL_HEADERS]
+        if (method, new.text) in self.visited:
+            raise TooManyRedirectsError(f"redirect loop at {new.text}")
+        self.visited.add((method, new.text))
+        if new.origin == self.url.origin and not new.credentials:
+            # Credentials from the URL go on within the origin, never to another host.
+            new = _URL(new.scheme, new.host, new.port, new.target, self.url.credentials)
+        self.method, self.body, self.headers, self.url = method, body, headers, new
+        self.redirects += 1
+        self.retried = False
+        client = self.client
+        small = 0 <= client.get_response_body_length() <= _DRAIN_LIMIT
+        if (
+            client.get_status() == Status.STATUS_BODY
+            and small
+            and owner._key(new) == owner._client_key
+        ):
+            self.phase = "drain"  # read the small body away and keep the connection
+        else:
+            self.phase = "connect"
+            if client.get_status() == Status.STATUS_BODY:
+                client.close()
+
+    def _consume(self, chunk: bytes) -> None:
+        pieces = self.decoder.feed(chunk) if self.decoder is not None else (chunk,)
+        for piece in pieces:
+            self._keep(piece)
+
+    def _keep(self, piece: bytes) -> None:
+        self.decoded += len(piece)
+        limit = self.owner.body_size_limit
+        if 0 <= limit < self.decoded:
+            raise LimitExceededError(f"body exceeds body_size_limit {limit}")
+        if self.file is not None:
+            try:
+                self.file.write(piece)
+            except OSError as exc:
+                raise DownloadFileError(f"cannot write {self.owner.download_file}: {exc}") from exc
+        else:
+            self.pieces.append(piece)
+
+    def _complete(self) -> None:
+        if self.decoder is not None:
+            for piece in self.decoder.finish():
+                self._keep(piece)
+        self.finish(
+            Result.RESULT_SUCCESS, body=b"" if self.file is not None else b"".join(self.pieces)
+        )
+
+
+def _result_for(exc: PollHTTPError) -> Result:
+    if isinstance(exc, LimitExceededError):
+        return Result.RESULT_BODY_SIZE_LIMIT_EXCEEDED
+    if isinstance(exc, ContentDecodingError):
+        return Result.RESULT_BODY_DECOMPRESS_FAILED
+    if isinstance(exc, TooManyRedirectsError):
+        return Result.RESULT_REDIRECT_LIMIT_REACHED
+    if isinstance(exc, DownloadFileError):
+        if exc.code == Error.ERR_FILE_CANT_OPEN:
+            return Result.RESULT_DOWNLOAD_FILE_CANT_OPEN
+        return Result.RESULT_DOWNLOAD_FILE_WRITE_ERROR
+    if isinstance(exc, TransferTimeoutError):
+        return Result.RESULT_TIMEOUT
+    if isinstance(exc, ResolveError):
+        return Result.RESULT_CANT_RESOLVE
+    if isinstance(exc, TLSHandshakeError):
+        return Result.RESULT_TLS_HANDSHAKE_ERROR
+    if isinstance(exc, ConnectError):
+        return Result.RESULT_CANT_CONNECT
+    if isinstance(exc, RedirectError):
+        return Result.RESULT_REQUEST_FAILED
+    return Result.RESULT_CONNECTION_ERROR
+
+
+class HTTPRequest:
+    """Godot's ``HTTPRequest``: a whole request (redirects, decoding, files) in one object.
+
+    ``request()`` returns at once; ``poll()`` (once per frame, or in a loop with ``wait()``)
+    advances it within ``poll_time_budget`` and ``poll_byte_budget``, and emits
+    ``request_completed(result, response_code, headers, body)`` exactly once per accepted
+    request. Godot's node processes one body chunk per frame and is driven by the scene tree.
+    """
+
+    Result: TypeAlias = Result
+    RESULT_SUCCESS = Result.RESULT_SUCCESS
+    RESULT_CHUNKED_BODY_SIZE_MISMATCH = Result.RESULT_CHUNKED_BODY_SIZE_MISMATCH
+    RESULT_CANT_CONNECT = Result.RESULT_CANT_CONNECT
+    RESULT_CANT_RESOLVE = Result.RESULT_CANT_RESOLVE
+    RESULT_CONNECTION_ERROR = Result.RESULT_CONNECTION_ERROR
+    RESULT_TLS_HANDSHAKE_ERROR = Result.RESULT_TLS_HANDSHAKE_ERROR
+    RESULT_NO_RESPONSE = Result.RESULT_NO_RESPONSE
+    RESULT_BODY_SIZE_LIMIT_EXCEEDED = Result.RESULT_BODY_SIZE_LIMIT_EXCEEDED
+    RESULT_BODY_DECOMPRESS_FAILED = Result.RESULT_BODY_DECOMPRESS_FAILED
+    RESULT_REQUEST_FAILED = Result.RESULT_REQUEST_FAILED
+    RESULT_DOWNLOAD_FILE_CANT_OPEN = Result.RESULT_DOWNLOAD_FILE_CANT_OPEN
+    RESULT_DOWNLOAD_FILE_WRITE_ERROR = Result.RESULT_DOWNLOAD_FILE_WRITE_ERROR
+    RESULT_REDIRECT_LIMIT_REACHED = Result.RESULT_REDIRECT_LIMIT_REACHED
+    RESULT_TIMEOUT = Result.RESULT_TIMEOUT
+
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        resolver: Resolver | None = None,
+        cookie_jar: CookieJar | None = None,
+    ) -> None:
+        #: ``(result, response_code, headers, body)``, once per accepted request.
+        self.request_completed = Signal()
+        #: ``(downloaded, total)`` as body bytes arrive; total is -1 when unknown.
+        self.download_progress = Signal()
+        #: ``(sent, total)`` as the request is written.
+        self.upload_progress = Signal()
+        #: Ask for compressed bodies and decode them (gzip, deflate, br, zstd).
+        self.accept_gzip = True
+        #: Most decoded body bytes accepted (-1: no limit).
+        self.body_size_limit = -1
+        #: Redirects followed at most (-1: no limit; 0: none are followed).
+        self.max_redirects = 8
+        #: Seconds the whole request may take, redirects included (0: no limit). Real time.
+        self.timeout = 0.0
+        #: Seconds without receiving anything before the request fails (0: no limit).
+        self.stall_timeout = 0.0
+        #: Keep a failed download's partial file and resume it with Range next time.
+        self.resume_download = False
+        #: Most time and body bytes one ``poll()`` spends before returning.
+        self.poll_time_budget = 0.004
+        self.poll_byte_budget = 8 * 1024 * 1024
+        #: Stores Set-Cookie and sends Cookie by the jar's rules (``http.cookiejar``); opt-in.
+        self.cookie_jar = cookie_jar
+        self._limits = limits
+        self._resolver = resolver
+        self._download_chunk_size = 65536
+        self._download_file = ""
+        self._use_threads = False
+        self._tls_options = TLSOptions.client()
+        self._client: HTTPClient | None = None
+        self._client_key: tuple[object, ...] | None = None
+        self._transfer: _Transfer | None = None
+        self._last: _Transfer | None = None
+        self._last_error: PollHTTPError | None = None
+
+    # -- settings that only change between requests ------------------------------------------
+
+    def _idle_only(self, name: str) -> bool:
+        if self._transfer is not None:
+            self._last_error = InvalidParameterError(f"{name} cannot change while a request runs")
+            return False
+        return True
+
+    @property
+    def download_chunk_size(self) -> int:
+        """Body bytes read (and decoded) per step: 256 to 16 MiB, default 65536."""
+        return self._download_chunk_size
+
+    @download_chunk_size.setter
+    def download_chunk_size(self, value: int) -> None:
+        if self._idle_only("download_chunk_size") and 256 <= value <= 16 * 1024 * 1024:
+            self._download_chunk_size = int(value)
+
+    @property
+    def download_file(self) -> str:
+        """Where the body goes instead of memory ("" for memory)."""
+        return self._download_file
+
+    @download_file.setter
+    def download_file(self, value: str | os.PathLike[str]) -> None:
+        if self._idle_only("download_file"):
+            self._download_file = os.fspath(value)
+
+    @property
+    def use_threads(self) -> bool:
+        """Do the I/O on a worker thread; callbacks still run in ``poll()``."""
+        return self._use_threads
+
+    @use_threads.setter
+    def use_threads(self, value: bool) -> None:
+        if self._idle_only("use_threads"):
+            self._use_threads = bool(value)
+
+    def set_tls_options(self, client_options: TLSOptions) -> None:
+        """TLS options for https URLs (default ``TLSOptions.client()``); refuses server ones."""
+        if client_options is None or client_options.is_server():
+            self._last_error = InvalidParameterError("set_tls_options() needs client TLS options")
+            return
+        self._tls_options = client_options
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def request(
+        self,
+        url: str,
+        custom_headers: Sequence[str] = (),
+        method: Method | int = Method.METHOD_GET,
+        request_data: str = "",
+    ) -> Error:
+        """Start a request; ``request_data`` is sent as UTF-8.
+
+        Returns ``ERR_BUSY`` while another runs, ``ERR_INVALID_PARAMETER`` for a bad URL,
+        method or header (and then no completion follows); otherwise ``OK``, and the result
+        arrives through ``request_completed``. Godot may also return ``ERR_CANT_CONNECT``
+        and emit a result for the same failure; here connection failures only arrive as
+        results.
+        """
+        return self.request_raw(
+            url,
+            custom_headers,
+            method,
+            request_data.encode("utf-8", "surrogatepass")
+            if isinstance(request_data, str)
+            else request_data,
+        )
+
+    def request_raw(
+        self,
+        url: str,
+        custom_headers: Sequence[str] = (),
+        method: Method | int = Method.METHOD_GET,
+        request_data_raw: bytes = b"",
+    ) -> Error:
+        """Start a request with a raw byte body."""
+        if self._transfer is not None:
+            return Error.ERR_BUSY
+        try:
+            if (
+                isinstance(method, bool)
+                or not isinstance(method, int)
+                or not 0 <= method < Method.METHOD_MAX
+            ):
+                raise InvalidParameterError(f"invalid method {method!r}")
+            parsed = _parse_url(url)
+            headers = list(custom_headers)
+            for header in headers:
+                check_request_field(*split_request_header(header))
+        except (InvalidParameterError, UnicodeError) as exc:
+            self._last_error = (
+                exc if isinstance(exc, InvalidParameterError) else InvalidParameterError(str(exc))
+            )
+            return Error.ERR_INVALID_PARAMETER
+        if self.accept_gzip and not any(_header_name(h) == "accept-encoding" for h in headers):
+            headers.append(f"Accept-Encoding: {accept_encoding()}")
+        transfer = _Transfer(self, parsed, Method(method), headers, bytes(request_data_raw))
+        self._transfer = transfer
+        if self._use_threads:
+            threading.Thread(
+                target=self._work, args=(transfer,), name="pollhttp-request", daemon=True
+            ).start()
+        return Error.OK
+
+    def _take_client(self) -> HTTPClient:
+        if self._client is None:
+            self._client = HTTPClient(limits=self._limits, resolver=self._resolver)
+            self._client_key = None
+        client = self._client
+        client.set_read_chunk_size(self._download_chunk_size)
+        return client
+
+    def _key(self, url: _URL) -> tuple[object, ...]:
+        # A kept-alive connection serves the next request only to the same origin with the
+        # same TLS options (ecosystem.md §3.3 case 39).
+        return (*url.origin, self._tls_options if url.scheme == "https" else None)
+
+    def cancel_request(self) -> None:
+        """Stop the request at once, with no completion; never blocks (threads are not joined)."""
+        transfer, self._transfer = self._transfer, None
+        if transfer is None:
+            return
+        transfer.cancelled = True
+        if not self._use_threads:
+            transfer.abort()
+        # A worker thread aborts on its own; its client is no longer ours.
+        self._client = None
+        self._client_key = None
+
+    def _work(self, transfer: _Transfer) -> None:
+        """The worker thread: advance and sleep on the socket until finished or cancelled."""
+        while not transfer.cancelled:
+            finished = transfer.advance(0.05, 1 << 62)
+            if finished or transfer.progress is not None or transfer.upload is not None:
+                transfer.news.set()
+            if finished:
+                return
+            transfer.client.wait(0.05)
+        transfer.abort()
+
+    def poll(self) -> Error:
+        """Advance the request within the budgets, and emit what is due; never blocks.
+
+        Returns ``OK``, or ``ERR_UNCONFIGURED`` when there is no request.
+        """
+        transfer = self._transfer
+        if transfer is None:
+            return Error.ERR_UNCONFIGURED
+        if not self._use_threads:
+            transfer.advance(self.poll_time_budget, self.poll_byte_budget)
+        elif self.timeout > 0 and time.monotonic() - transfer.started >= self.timeout:
+            transfer.cancelled = True  # the worker stops by itself
+            transfer.finish(
+                Result.RESULT_TIMEOUT,
+                TransferTimeoutError(f"no complete response within {self.timeout:g} s"),
+            )
+        self._emit_progress(transfer)
+        if transfer.result is not None and self._transfer is transfer:
+            self._deliver(transfer)
+        return Error.OK
+
+    def _emit_progress(self, transfer: _Transfer) -> None:
+        upload, transfer.upload = transfer.upload, None
+        if upload is not None:
+            self.upload_progress.emit(*upload)
+        progress, transfer.progress = transfer.progress, None
+        if progress is not None:
+            self.download_progress.emit(*progress)
+
+    def _deliver(self, transfer: _Transfer) -> None:
+        assert transfer.result is not None
+        self._transfer = None
+        self._last = transfer
+        self._last_error = transfer.error
+        if transfer.cancelled:
+            self._client = None  # the worker may still hold it
+        self.request_completed.emit(*transfer.result)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep until ``poll()`` has something to do, or ``timeout`` passes; never spins."""
+        transfer = self._transfer
+        if transfer is None or transfer.result is not None:
+            return True
+        if self._use_threads:
+            ready = transfer.news.wait(timeout)
+            transfer.news.clear()
+            return ready
+        return transfer.client.wait(timeout)
+
+    # -- reading the state -------------------------------------------------------------------
+
+    def get_http_client_status(self) -> Status:
+        """The status of the HTTPClient underneath."""
+        return self._client.get_status() if self._client is not None else Status.STATUS_DISCONNECTED
+
+    def get_downloaded_bytes(self) -> int:
+        """Body bytes received for the current (or last) response, as sent on the wire."""
+        transfer = self._transfer or self._last
+        return transfer.downloaded if transfer is not None else 0
+
+    def get_body_size(self) -> int:
+        """The response's Content-Length, or -1 when unknown (64-bit, unlike Godot's)."""
+        transfer = self._transfer or self._last
+        return transfer.body_size if transfer is not None else -1
+
+    def get_body_encoding(self) -> str:
+        """Content codings left on the delivered body ("" when it was decoded, or had none)."""
+        transfer = self._transfer or self._last
+        return transfer.undecoded if transfer is not None else ""
+
+    def get_final_url(self) -> str:
+        """The URL of the last response, after redirects."""
+        transfer = self._transfer or self._last
+        return transfer.url.text if transfer is not None else ""
+
+    def get_last_error(self) -> PollHTTPError | None:
+        """The exception behind the last failed result or refused call."""
+        return self._last_error
+
+    # -- download files ------------------------------------------------------------------------
+
+    def _part_path(self) -> str:
+        return self._download_file + ".part"
+
+    def _validator_path(self) -> str:
+        return self._download_file + ".part.validator"
+
+    def _resume_headers(self, transfer: _Transfer) -> list[str]:
+        """``Range`` (and ``If-Range``) for the rest of a partial download, if there is one."""
+        try:
+            size = os.path.getsize(self._part_path())
+        except OSError:
+            return []
+        if size == 0:
+            return []
+        headers = [f"Range: bytes={size}-"]
+        with contextlib.suppress(OSError):
+            validator = Path(self._validator_path()).read_text(encoding="utf-8").strip()
+            if validator:
+                headers.append(f"If-Range: {validator}")
+        transfer.resume_from = size
+        return headers
+
+    def _open_download(self, transfer: _Transfer) -> Any:
+        """Open the ``.part`` file beside ``download_file`` for this response's body."""
+        append = False
+        if transfer.resume_from:
+            if transfer.code == 206:
+                start = _content_range_start(transfer)
+                if start != transfer.resume_from:
+                    raise DownloadFileError(
+                        f"206 for bytes {start}, expected {transfer.resume_from}"
+                    )
+                append = True
+            else:
+                transfer.resume_from = 0  # the server sent the whole body: start over
+        try:
+            handle = open(self._part_path(), "ab" if append else "wb")  # noqa: SIM115 - closed by the transfer
+        except OSError as exc:
+            raise DownloadFileError(
+                f"cannot open {self._part_path()}: {exc}", opening=True
+            ) from exc
+        if self.resume_download and not append:
+            validators = {n: v for n, v in transfer._fields() if n in ("etag", "last-modified")}
+            validator = validators.get("etag", "")
+            if validator.startswith("W/"):
+                validator = ""  # If-Range needs a strong validator (RFC 9110 §13.1.5)
+            with contextlib.suppress(OSError):
+                Path(self._validator_path()).write_text(
+                    validator or validators.get("last-modified", ""), encoding="utf-8"
+                )
+        return handle
+
+
+def _content_range_start(transfer: _Transfer) -> int:
+    for name, value in transfer._fields():
+        if name == "content-range" and value.startswith("bytes "):
+            first = value[6:].partition("-")[0]
+            if first.isdigit():
+                return int(first)
+    return -1
+
+
+# -- the one-call Pythonic face ---------------------------------------------------------------
+
+
+class Headers(Mapping[str, str]):
+    """Response headers: case-insensitive lookup; repeated fields joined with ``", "``."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self._fields = [
+            (name.strip(), value.strip())
+            for name, _, value in (line.partition(":") for line in lines)
+        ]
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of ``name``, in order (``Set-Cookie`` needs this)."""
+        wanted = name.lower()
+        return [value for key, value in self._fields if key.lower() == wanted]
+
+    def __getitem__(self, name: str) -> str:
+        values = self.get_all(name)
+        if not values:
+            raise KeyError(name)
+        return ", ".join(values)
+
+    def __iter__(self) -> Iterator[str]:
+        seen: dict[str, None] = {}
+        for key, _ in self._fields:
+            seen.setdefault(key.lower(), None)
+        return iter(seen)
+
+    def __len__(self) -> int:
+        return len({key.lower() for key, _ in self._fields})
+
+    def __repr__(self) -> str:
+        return f"Headers({self._fields!r})"
+
+
+@dataclass(frozen=True)
+class Response:
+    """The result of `pollhttp.request()`: status, headers and the decoded body."""
+
+    status_code: int
+    headers: Headers
+    content: bytes
+    url: str
+
+    @property
+    def ok(self) -> bool:
+        """True for status codes below 400."""
+        return self.status_code < 400
+
+    @property
+    def text(self) -> str:
+        """The body decoded with the charset of Content-Type (UTF-8 when none is named)."""
+        charset = "utf-8"
+        for param in self.headers.get("content-type", "").split(";")[1:]:
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip('"')
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return _json.loads(self.content)
+
+    def raise_for_status(self) -> Response:
+        """Raise `HTTPStatusError` for a 4xx or 5xx status; return the response otherwise."""
+        if self.status_code >= 400:
+            raise HTTPStatusError(
+                f"HTTP {self.status_code} for {self.url}", status_code=self.status_code
+            )
+        return self
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | Sequence[str] | None = None,
+    data: bytes | str | Mapping[str, Any] | None = None,
+    json: Any = None,
+    timeout: float | None = None,
+    max_redirects: int = 8,
+    tls_options: TLSOptions | None = None,
+    accept_gzip: bool = True,
+    cookie_jar: CookieJar | None = None,
+) -> Response:
+    """Make one request and return its `Response`; failures raise pollhttp exceptions.
+
+    ``data`` is sent as it is (a mapping is form-encoded), ``json`` as JSON. ``timeout``
+    limits the whole request in seconds. Blocks the calling thread, sleeping on the socket.
+    """
+    try:
+        verb = Method[f"METHOD_{method.upper()}"]
+    except KeyError:
+        raise InvalidParameterError(f"unsupported method {method!r}") from None
+    lines = (
+        [f"{k}: {v}" for k, v in headers.items()]
+        if isinstance(headers, Mapping)
+        else list(headers or ())
+    )
+    names = {_header_name(line) for line in lines}
+    body = b""
+    if json is not None:
+        body = _json.dumps(json, separators=(",", ":")).encode()
+        content_type = "application/json"
+    elif isinstance(data, Mapping):
+        body = HTTPClient.query_string_from_dict(data).encode()
+        content_type = "application/x-www-form-urlencoded"
+    else:
+        body = data.encode() if isinstance(data, str) else (data or b"")
+        content_type = ""
+    if content_type and "content-type" not in names:
+        lines.append(f"Content-Type: {content_type}")
+    agent = HTTPRequest(cookie_jar=cookie_jar)
+    agent.timeout = timeout or 0.0
+    agent.max_redirects = max_redirects
+    agent.accept_gzip = accept_gzip
+    if tls_options is not None:
+        agent.set_tls_options(tls_options)
+    outcome: list[tuple[Result, int, list[str], bytes]] = []
+    agent.request_completed.connect(lambda *args: outcome.append(args))
+    if agent.request_raw(url, lines, verb, body) != Error.OK:
+        raise agent.get_last_error() or InvalidParameterError(f"invalid request for {url!r}")
+    while not outcome:
+        agent.poll()
+        if not outcome:
+            agent.wait(0.5)
+    result, code, response_headers, content = outcome[0]
+    if result != Result.RESULT_SUCCESS:
+        raise agent.get_last_error() or PollHTTPError(f"request failed: {result.name}")
+    return Response(code, Headers(response_headers), content, agent.get_final_url())
+
+
+def get(url: str, **kwargs: Any) -> Response:
+    """``request("GET", url, ...)``."""
+    return request("GET", url, **kwargs)
+
+
+def post(url: str, **kwargs: Any) -> Response:
+    """``request("POST", url, ...)``."""
+    return request("POST", url, **kwargs)
