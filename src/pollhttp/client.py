@@ -6,7 +6,6 @@ exceptions become Godot ``Error`` codes and ``Status`` values.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
@@ -44,6 +43,7 @@ from .transport import (
     StreamPeerTCP,
     StreamPeerTLS,
     TLSOptions,
+    parse_host,
     resolve_in_thread,
 )
 
@@ -61,7 +61,6 @@ _STEADY = {
     Status.STATUS_TLS_HANDSHAKE_ERROR: Error.ERR_CANT_CONNECT,
     Status.STATUS_BODY: Error.OK,
 }
-_HOST_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
 def _decode(value: bytes) -> str:
@@ -74,37 +73,6 @@ def _decode(value: bytes) -> str:
 
 def _field_strings(fields: _Headers) -> list[str]:
     return [f"{_decode(name)}: {_decode(value)}" for name, value in fields]
-
-
-def _parse_host(host: str) -> tuple[str, bytes, bool]:
-    """Split what ``connect_to_host`` was given into (connect host, Host header, is IP).
-
-    IPv6 literals work with or without brackets (Godot rejects ``::1`` as too short);
-    names are checked and IDNA-encoded.
-    """
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    try:
-        ip = ipaddress.ip_address(bare.split("%", 1)[0])
-    except ValueError:
-        ip = None
-    if ip is not None:
-        return bare, (f"[{bare}]" if ip.version == 6 else bare).encode(), True
-    if not host or any(ch in "/:@?#[] \t\r\n\0\\" for ch in host):
-        raise InvalidParameterError(
-            f"invalid host {host!r}: give a host name or IP address, with the port separate"
-        )
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise InvalidParameterError(f"invalid host name {host!r}: {exc}") from exc
-    labels = ascii_host.rstrip(".").split(".")
-    if (
-        len(ascii_host) > 253
-        or not all(0 < len(label) <= 63 for label in labels)
-        or not set(ascii_host) <= _HOST_LABEL_CHARS
-    ):
-        raise InvalidParameterError(f"invalid host name {host!r}")
-    return ascii_host, ascii_host.encode(), False
 
 
 class HTTPClient:
@@ -271,7 +239,7 @@ class HTTPClient:
                 port = default_port
             if not isinstance(port, int) or not 1 <= port <= 65535:
                 raise InvalidParameterError(f"port {port!r} is not in 1..65535")
-            connect_host, host_header, is_ip = _parse_host(host)
+            connect_host, host_header, is_ip = parse_host(host)
         except InvalidParameterError as exc:
             self._last_error = exc
             return exc.code

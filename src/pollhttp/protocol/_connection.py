@@ -258,6 +258,15 @@ class ClientConnection:
         return self._start_body(version, code, reason, headers)
 
     def _start_body(self, version: bytes, code: int, reason: bytes, headers: Headers) -> Response:
+        if code == 101 and not self._upgrade_requested:
+            raise RemoteProtocolError("101 Switching Protocols without an Upgrade request")
+        if code == 101 or (self._method == b"CONNECT" and 200 <= code < 300):
+            # The bytes after this head belong to the new protocol or the tunnel; a client
+            # MUST ignore framing fields in a 2xx to CONNECT (RFC 9110 §9.3.6).
+            self.state = ConnState.TUNNEL
+            self._keep_alive = False
+            self._framing = _NO_BODY
+            return Response(code, reason, version, headers, 0, False)
         transfer = comma_list(get_all(headers, b"transfer-encoding"))
         length = self._content_length(headers)
         tokens = comma_list(get_all(headers, b"connection"))
@@ -276,15 +285,7 @@ class ClientConnection:
             if length is not None:
                 # RFC 9112 §6.3 item 3: chunked wins, and the connection must be closed.
                 keep = False
-        if code == 101:
-            if not self._upgrade_requested:
-                raise RemoteProtocolError("101 Switching Protocols without an Upgrade request")
-            framing = _NO_BODY
-            self.state = ConnState.TUNNEL
-        elif self._method == b"CONNECT" and 200 <= code < 300:
-            framing = _NO_BODY
-            self.state = ConnState.TUNNEL
-        elif self._method == b"HEAD" or code in (204, 304):
+        if self._method == b"HEAD" or code in (204, 304):
             framing = _NO_BODY  # RFC 9112 §6.3 item 1
         elif transfer:
             framing = _CHUNKED
@@ -298,8 +299,7 @@ class ClientConnection:
         self._remaining = (length or 0) if framing == _LENGTH else 0
         self._received = 0
         self._chunk_step = _SIZE
-        if self.state is not ConnState.TUNNEL:
-            self.state = ConnState.BODY
+        self.state = ConnState.BODY
         return Response(
             code,
             reason,

@@ -1,13 +1,23 @@
 """Moving bytes: Godot's StreamPeer family and non-blocking name resolution."""
 
-from ._base import StreamPeer, network_error, wait_for_fd
-from ._resolver import Address, Resolution, Resolver, ResolverStatus, resolve_in_thread
+from ._base import PrefixedStreamPeer, StreamPeer, network_error, wait_for_fd
+from ._proxy import Proxy, absolute_target, connect_authority, environment_proxy, parse_proxy
+from ._resolver import (
+    Address,
+    Resolution,
+    Resolver,
+    ResolverStatus,
+    parse_host,
+    resolve_in_thread,
+)
 from ._tcp import StreamPeerTCP
 from ._tls import CryptoKey, StreamPeerTLS, TLSOptions, X509Certificate
 
 __all__ = [
     "Address",
     "CryptoKey",
+    "PrefixedStreamPeer",
+    "Proxy",
     "Resolution",
     "Resolver",
     "ResolverStatus",
@@ -16,7 +26,12 @@ __all__ = [
     "StreamPeerTLS",
     "TLSOptions",
     "X509Certificate",
+    "absolute_target",
+    "connect_authority",
+    "environment_proxy",
     "network_error",
+    "parse_host",
+    "parse_proxy",
     "resolve_in_thread",
     "wait_for_fd",
 ]

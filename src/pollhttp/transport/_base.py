@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from .._enums import Error
 from .._errors import NetworkError, PollHTTPError
 
-__all__ = ["StreamPeer", "network_error", "wait_for_fd"]
+__all__ = ["PrefixedStreamPeer", "StreamPeer", "network_error", "wait_for_fd"]
 
 
 def network_error(exc: OSError, doing: str) -> NetworkError:
@@ -112,3 +112,45 @@ class StreamPeer(ABC):
             elif not self.wait():
                 return Error.ERR_BUSY, b"".join(parts)
         return Error.OK, b"".join(parts)
+
+
+class PrefixedStreamPeer(StreamPeer):
+    """A stream whose first bytes were already read: they are returned before the rest.
+
+    After a CONNECT reply, bytes that came with the reply's head belong to the tunnel.
+    """
+
+    def __init__(self, stream: StreamPeer, prefix: bytes) -> None:
+        self._stream = stream
+        self._prefix = prefix
+
+    def get_partial_data(self, nbytes: int) -> tuple[Error, bytes]:
+        if self._prefix and nbytes > 0:
+            data, self._prefix = self._prefix[:nbytes], self._prefix[nbytes:]
+            return Error.OK, data
+        return self._stream.get_partial_data(nbytes)
+
+    def put_partial_data(self, data: bytes | memoryview) -> tuple[Error, int]:
+        return self._stream.put_partial_data(data)
+
+    def get_available_bytes(self) -> int:
+        return len(self._prefix) + self._stream.get_available_bytes()
+
+    def poll(self) -> Error:
+        return Error.OK if self._prefix else self._stream.poll()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def wait(
+        self, *, readable: bool = True, writable: bool = False, timeout: float | None = None
+    ) -> bool:
+        if readable and self._prefix:
+            return True
+        return self._stream.wait(readable=readable, writable=writable, timeout=timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def get_last_error(self) -> PollHTTPError | None:
+        return self._stream.get_last_error()

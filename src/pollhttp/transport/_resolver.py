@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 from collections.abc import Callable
 from enum import IntEnum
 
-from .._errors import ResolveError
+from .._errors import InvalidParameterError, ResolveError
 
-__all__ = ["Resolution", "Resolver", "ResolverStatus", "resolve_in_thread"]
+__all__ = [
+    "Address",
+    "Resolution",
+    "Resolver",
+    "ResolverStatus",
+    "parse_host",
+    "resolve_in_thread",
+]
 
 #: An address to connect to: (IP literal, port).
 Address = tuple[str, int]
@@ -92,3 +100,37 @@ def resolve_in_thread(host: str, port: int) -> Resolution:
         target=_lookup, args=(host, port, resolution), name="pollhttp-resolve", daemon=True
     ).start()
     return resolution
+
+
+_HOST_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def parse_host(host: str) -> tuple[str, bytes, bool]:
+    """Split what ``connect_to_host`` was given into (connect host, Host header, is IP).
+
+    IPv6 literals work with or without brackets (Godot rejects ``::1`` as too short);
+    names are checked and IDNA-encoded.
+    """
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ip = ipaddress.ip_address(bare.split("%", 1)[0])
+    except ValueError:
+        ip = None
+    if ip is not None:
+        return bare, (f"[{bare}]" if ip.version == 6 else bare).encode(), True
+    if not host or any(ch in "/:@?#[] \t\r\n\0\\" for ch in host):
+        raise InvalidParameterError(
+            f"invalid host {host!r}: give a host name or IP address, with the port separate"
+        )
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise InvalidParameterError(f"invalid host name {host!r}: {exc}") from exc
+    labels = ascii_host.rstrip(".").split(".")
+    if (
+        len(ascii_host) > 253
+        or not all(0 < len(label) <= 63 for label in labels)
+        or not set(ascii_host) <= _HOST_LABEL_CHARS
+    ):
+        raise InvalidParameterError(f"invalid host name {host!r}")
+    return ascii_host, ascii_host.encode(), False

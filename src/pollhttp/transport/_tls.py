@@ -37,8 +37,8 @@ _PEM_CRL = re.compile(r"-----BEGIN X509 CRL-----\r?\n.+?\r?\n-----END X509 CRL--
 # plaintext: enough for a few full records, bounded so a slow peer cannot grow it.
 _MAX_PENDING_OUT = 256 * 1024
 _READ_SIZE = 64 * 1024
-# X509_V_ERR_HOSTNAME_MISMATCH in OpenSSL's x509_vfy.h.
-_HOSTNAME_MISMATCH = 62
+# X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH in OpenSSL's x509_vfy.h.
+_NAME_MISMATCH = (62, 64)
 
 
 def _read_text(path: str | os.PathLike[str]) -> str:
@@ -154,7 +154,7 @@ class CryptoKey:
 
     def save_to_string(self, public_only: bool = False) -> str:
         """The key as PEM text (only a key loaded as public can be saved as public)."""
-        return self._pem + "\n" if public_only == self._public_only else ""
+        return self._pem + "\n" if self._pem and public_only == self._public_only else ""
 
     def save(self, path: str | os.PathLike[str], public_only: bool = False) -> Error:
         """Write the key to a PEM file (readable by the owner only)."""
@@ -163,6 +163,8 @@ class CryptoKey:
             return Error.ERR_INVALID_PARAMETER
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            if hasattr(os, "fchmod"):  # also when the file existed with wider permissions
+                os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="ascii") as handle:
                 handle.write(text)
         except OSError:
@@ -469,7 +471,8 @@ class StreamPeerTLS(StreamPeer):
         self._stream, self._ssl, self._pins = stream, sslobj, pins
         self._status = self.STATUS_HANDSHAKING
         self.poll()
-        return Error.OK if self._status != self.STATUS_ERROR else Error.ERR_CANT_CONNECT
+        failed = self._status in (self.STATUS_ERROR, self.STATUS_ERROR_HOSTNAME_MISMATCH)
+        return Error.ERR_CANT_CONNECT if failed else Error.OK
 
     # -- driving -----------------------------------------------------------------------
 
@@ -499,7 +502,7 @@ class StreamPeerTLS(StreamPeer):
                     if not self._pump():
                         return Error.OK
         except ssl.SSLCertVerificationError as exc:
-            mismatch = exc.verify_code == _HOSTNAME_MISMATCH
+            mismatch = exc.verify_code in _NAME_MISMATCH
             return self._handshake_failed(_describe(exc), exc, mismatch)
         except ssl.SSLError as exc:
             return self._handshake_failed(_describe(exc), exc)
