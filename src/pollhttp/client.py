@@ -17,6 +17,7 @@ from ._errors import (
     InvalidParameterError,
     NetworkError,
     PollHTTPError,
+    RemoteProtocolError,
     ResolveError,
     TLSHandshakeError,
 )
@@ -36,6 +37,8 @@ from .protocol import (
 from .protocol import Headers as _Headers
 from .transport import (
     Address,
+    PrefixedStreamPeer,
+    Proxy,
     Resolution,
     Resolver,
     ResolverStatus,
@@ -43,7 +46,10 @@ from .transport import (
     StreamPeerTCP,
     StreamPeerTLS,
     TLSOptions,
+    absolute_target,
+    connect_authority,
     parse_host,
+    parse_proxy,
     resolve_in_thread,
 )
 
@@ -174,7 +180,7 @@ class HTTPClient:
         #: Limits on what a server may make this client hold (see `Limits`).
         self.limits = limits or Limits()
         #: Seconds a TCP connect to one address may take (Godot's project setting, 30 s);
-        #: the TLS handshake that follows gets as long again.
+        #: each later step (TLS handshake, proxy tunnel) gets as long again.
         self.connect_timeout = 30.0
         self._resolver: Resolver = resolver or resolve_in_thread
         self._blocking = False
@@ -182,9 +188,15 @@ class HTTPClient:
         self._host_header: bytes | None = None
         self._tls_options: TLSOptions | None = None
         self._server_name = ""
+        self._origin_port = 0
+        self._http_proxy: Proxy | None = None
+        self._https_proxy: Proxy | None = None
+        self._proxy: Proxy | None = None
         self._peer: StreamPeer | None = None
+        self._stream: StreamPeer | None = None
         self._tcp: StreamPeerTCP | None = None
         self._tls: StreamPeerTLS | None = None
+        self._tunnel: ClientConnection | None = None
         self._last_error: PollHTTPError | None = None
         self._reset()
 
@@ -200,11 +212,14 @@ class HTTPClient:
         self._clear_response()
 
     def _close_streams(self) -> None:
-        for stream in (self._peer, self._tls, self._tcp):
+        for stream in (self._peer, self._tls, self._stream, self._tcp):
             if stream is not None:
                 stream.close()
-        self._peer = self._tls = self._tcp = None
-        self._handshake_deadline = 0.0
+        self._peer = self._tls = self._stream = self._tcp = None
+        self._tunnel = None
+        # The steps after the TCP connect: "proxy_tls", "tunnel", "tls".
+        self._stages: list[str] = []
+        self._stage_deadline = 0.0
 
     def _clear_response(self) -> None:
         self._response: Response | None = None
@@ -244,8 +259,16 @@ class HTTPClient:
             self._last_error = exc
             return exc.code
         self._tls_options = tls_options
-        self._server_name = connect_host
+        self._server_name, self._origin_port = connect_host, port
         self._host_header = host_header + (b"" if port == default_port else f":{port}".encode())
+        # Godot's rule: the https proxy serves TLS origins, the http proxy plain ones.
+        proxy = self._proxy = self._https_proxy if tls_options is not None else self._http_proxy
+        if proxy is not None:
+            self._stages = ["proxy_tls"] if proxy.tls else []
+            connect_host, port = proxy.host, proxy.port
+            is_ip = parse_host(connect_host)[2]
+        if tls_options is not None:
+            self._stages += ["tunnel", "tls"] if proxy is not None else ["tls"]
         if is_ip:
             self._candidates = [(connect_host, port)]
             self._status = Status.STATUS_CONNECTING
@@ -283,10 +306,15 @@ class HTTPClient:
         return self._connect_next()
 
     def _poll_connecting(self) -> Error:
-        if self._tls is not None:
-            return self._poll_handshake(self._tls)
-        tcp = self._tcp
-        assert tcp is not None
+        """CONNECTING: the TCP connect, then each of the steps in ``_stages``."""
+        if self._tcp is not None:
+            return self._poll_tcp(self._tcp)
+        if self._tunnel is not None:
+            return self._poll_tunnel(self._tunnel)
+        assert self._tls is not None
+        return self._poll_handshake(self._tls)
+
+    def _poll_tcp(self, tcp: StreamPeerTCP) -> Error:
         if self._blocking and tcp.get_status() == StreamPeerTCP.STATUS_CONNECTING:
             tcp.wait(readable=False, writable=True, timeout=self.connect_timeout)
         tcp.poll()
@@ -300,28 +328,55 @@ class HTTPClient:
         # Heads and bodies are written whole, so Nagle's delay only adds latency.
         tcp.set_no_delay(True)
         self._connect_errors = []
-        if self._tls_options is None:
-            self._peer = tcp
+        self._stream = tcp
+        return self._next_stage()
+
+    def _next_stage(self) -> Error:
+        """Start the next step over the stream built so far, or finish connecting."""
+        stream = self._stream
+        assert stream is not None
+        if not self._stages:
+            self._peer, self._stream = stream, None
             self._status = Status.STATUS_CONNECTED
             return Error.OK
+        self._stage_deadline = time.monotonic() + self.connect_timeout
+        stage = self._stages[0]
+        if stage == "tunnel":
+            assert self._proxy is not None
+            authority = connect_authority(self._server_name, self._origin_port)
+            fields = [(b"Host", authority), (b"User-Agent", _USER_AGENT)]
+            if self._proxy.authorization is not None:
+                fields.append((b"Proxy-Authorization", self._proxy.authorization))
+            self._tunnel = ClientConnection(self.limits)
+            self._outgoing = memoryview(self._tunnel.send_request(b"CONNECT", authority, fields))
+            return self._poll_tunnel(self._tunnel)
+        if stage == "proxy_tls":
+            assert self._proxy is not None
+            name, options = self._proxy.host, self._proxy.tls_options or TLSOptions.client()
+        else:
+            assert self._tls_options is not None
+            name, options = self._server_name, self._tls_options
         self._tls = StreamPeerTLS()
-        self._handshake_deadline = time.monotonic() + self.connect_timeout
-        self._tls.connect_to_stream(tcp, self._server_name, self._tls_options)
+        self._tls.connect_to_stream(stream, name, options)
         return self._poll_handshake(self._tls)
 
+    def _stage_done(self, stream: StreamPeer) -> Error:
+        self._stream = stream
+        self._stages.pop(0)
+        return self._next_stage()
+
     def _poll_handshake(self, tls: StreamPeerTLS) -> Error:
-        """Drive the TLS handshake; it never blocks unless blocking mode is on."""
+        """Drive a TLS handshake (to the proxy or the origin); it never blocks unless asked."""
         status = tls.get_status()
         if status == StreamPeerTLS.STATUS_HANDSHAKING:
-            remaining = self._handshake_deadline - time.monotonic()
+            remaining = self._stage_deadline - time.monotonic()
             if self._blocking and remaining > 0:
                 tls.wait(readable=True, timeout=remaining)
             tls.poll()
             status = tls.get_status()
         if status == StreamPeerTLS.STATUS_CONNECTED:
-            self._peer, self._tls = tls, None
-            self._status = Status.STATUS_CONNECTED
-            return Error.OK
+            self._tls = None
+            return self._stage_done(tls)
         if status != StreamPeerTLS.STATUS_HANDSHAKING:
             error = tls.get_last_error()
             raise (
@@ -329,10 +384,44 @@ class HTTPClient:
                 if isinstance(error, TLSHandshakeError)
                 else TLSHandshakeError(f"TLS handshake failed: {error}", reason=str(error))
             )
-        if time.monotonic() >= self._handshake_deadline:
+        if time.monotonic() >= self._stage_deadline:
             raise TLSHandshakeError(
                 f"TLS handshake failed: no answer within {self.connect_timeout:g} s",
                 reason="timed out",
+            )
+        return Error.OK
+
+    def _poll_tunnel(self, conn: ClientConnection) -> Error:
+        """Open a CONNECT tunnel through the proxy (RFC 9110 §9.3.6); bytes after it are TLS."""
+        stream = self._stream
+        assert stream is not None
+        try:
+            while True:
+                if self._outgoing and not self._send_pending(stream):
+                    break
+                event = conn.next_event()
+                if event is NEED_DATA:
+                    if not self._receive(conn, stream, 16 * 1024):
+                        break
+                elif isinstance(event, Response):
+                    if conn.state is not ConnState.TUNNEL:
+                        # The proxy's answer stays readable; its body is never read as TLS.
+                        self._response = event
+                        self._headers = _field_strings(event.headers)
+                        raise ConnectError(
+                            f"the proxy refused the tunnel: {event.status_code} "
+                            f"{_decode(event.reason)}".rstrip()
+                        )
+                    leftover = conn.trailing_data
+                    self._tunnel = None
+                    return self._stage_done(
+                        PrefixedStreamPeer(stream, leftover) if leftover else stream
+                    )
+        except (RemoteProtocolError, NetworkError) as exc:
+            raise ConnectError(f"proxy failed during CONNECT: {exc}") from exc
+        if time.monotonic() >= self._stage_deadline:
+            raise ConnectError(
+                f"the proxy did not answer CONNECT within {self.connect_timeout:g} s"
             )
         return Error.OK
 
@@ -396,42 +485,45 @@ class HTTPClient:
         return Error.OK
 
     def _poll_requesting(self) -> Error:
-        peer = self._peer
-        assert peer is not None
-        out = self._outgoing
-        while out:
-            err, sent = peer.put_partial_data(out)
-            if err != Error.OK:
-                raise self._peer_error("send failed")
-            if sent:
-                out = out[sent:]
-            elif not (self._blocking and peer.wait(readable=False, writable=True)):
-                self._outgoing = out
-                return Error.OK
-        self._outgoing = out
+        assert self._peer is not None
+        if self._outgoing and not self._send_pending(self._peer):
+            return Error.OK
         return self._receive_head()
 
-    def _receive(self, nbytes: int) -> bool:
-        """Move up to ``nbytes`` from the peer into the parser; False if nothing came."""
-        peer = self._peer
-        assert peer is not None
-        err, data = peer.get_partial_data(nbytes)
+    def _send_pending(self, stream: StreamPeer) -> bool:
+        """Write what the stream takes of the pending request; True once it is all sent."""
+        out = self._outgoing
+        while out:
+            err, sent = stream.put_partial_data(out)
+            if err != Error.OK:
+                raise stream.get_last_error() or NetworkError("send failed")
+            if sent:
+                out = out[sent:]
+            elif not (self._blocking and stream.wait(readable=False, writable=True)):
+                break
+        self._outgoing = out
+        return not out
+
+    def _receive(self, conn: ClientConnection, stream: StreamPeer, nbytes: int) -> bool:
+        """Move up to ``nbytes`` from ``stream`` into ``conn``; False if nothing came."""
+        err, data = stream.get_partial_data(nbytes)
         if data:
-            self._conn.receive_data(data)
+            conn.receive_data(data)
             return True
         if err == Error.ERR_FILE_EOF:
-            self._conn.receive_data(b"")
+            conn.receive_data(b"")
             return True
         if err != Error.OK:
-            raise self._peer_error("receive failed")
-        return self._blocking and peer.wait(readable=True)
+            raise stream.get_last_error() or NetworkError("receive failed")
+        return self._blocking and stream.wait(readable=True)
 
     def _receive_head(self) -> Error:
         conn = self._conn
         while True:
             event = conn.next_event()
             if event is NEED_DATA:
-                if not self._receive(self._read_chunk_size):
+                assert self._peer is not None
+                if not self._receive(conn, self._peer, self._read_chunk_size):
                     return Error.OK
             elif isinstance(event, InformationalResponse):
                 self._informational.append((event.status_code, _field_strings(event.headers)))
@@ -492,6 +584,8 @@ class HTTPClient:
                 content = body.encode() if isinstance(body, str) else bytes(body)
             except UnicodeEncodeError as exc:
                 raise InvalidParameterError(f"text that is not valid Unicode: {exc}") from exc
+            if self._forwarding():
+                target = absolute_target("http", self._host_header or b"", target)
             wire = self._conn.send_request(
                 _METHOD_NAMES[method],
                 target,
@@ -516,13 +610,66 @@ class HTTPClient:
         url = url.split("#", 1)[0]
         return url.encode("ascii") if url.isascii() else quote(url, safe=url).encode("ascii")
 
+    def _forwarding(self) -> bool:
+        """Plain HTTP through a forward proxy: absolute-form targets (RFC 9112 §3.2.2)."""
+        return self._proxy is not None and self._tls_options is None
+
     def _defaults(self, target: bytes) -> list[tuple[bytes, bytes]]:
         host = self._host_header
         if host is None:
             # A connection given with set_connection(): take the authority from an
             # absolute target, else send an empty Host (RFC 9112 §3.2).
             host = target.split(b"/")[2] if b"://" in target else b""
-        return [(b"Host", host), (b"User-Agent", _USER_AGENT), (b"Accept", b"*/*")]
+        fields = [(b"Host", host), (b"User-Agent", _USER_AGENT), (b"Accept", b"*/*")]
+        if self._forwarding() and self._proxy is not None and self._proxy.authorization:
+            fields.append((b"Proxy-Authorization", self._proxy.authorization))
+        return fields
+
+    # -- proxies -----------------------------------------------------------------------------
+
+    def set_http_proxy(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str = "",
+        password: str = "",
+        tls_options: TLSOptions | None = None,
+    ) -> None:
+        """Send plain-HTTP requests through this proxy (absolute-form); "" or -1 unsets.
+
+        ``host`` may be ``https://proxy`` (TLS to the proxy, checked with ``tls_options``) and
+        may carry ``user:pass@``; ``username``/``password`` become ``Proxy-Authorization:
+        Basic``. Applies from the next ``connect_to_host()``. Godot has no credentials.
+        """
+        try:
+            self._http_proxy = parse_proxy(
+                host, port, username=username, password=password, tls_options=tls_options
+            )
+        except InvalidParameterError as exc:
+            self._last_error = exc
+
+    def set_https_proxy(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str = "",
+        password: str = "",
+        tls_options: TLSOptions | None = None,
+    ) -> None:
+        """Reach TLS origins through a CONNECT tunnel in this proxy; "" or -1 unsets.
+
+        The arguments are those of ``set_http_proxy``. TLS to the origin runs inside the
+        tunnel and is verified against the origin's name; nothing of the request reaches
+        the proxy in the clear.
+        """
+        try:
+            self._https_proxy = parse_proxy(
+                host, port, username=username, password=password, tls_options=tls_options
+            )
+        except InvalidParameterError as exc:
+            self._last_error = exc
 
     # -- reading the response ----------------------------------------------------------------
 
@@ -546,7 +693,8 @@ class HTTPClient:
                     pieces.append(event.data)
                     budget -= len(event.data)
                 elif event is NEED_DATA:
-                    if not self._receive(budget):
+                    assert self._peer is not None
+                    if not self._receive(conn, self._peer, budget):
                         break
                 else:
                     self._end_of_message(event)
@@ -636,6 +784,9 @@ class HTTPClient:
         if status is Status.STATUS_CONNECTING:
             if self._tls is not None:
                 return self._tls.wait(readable=True, timeout=timeout)
+            if self._tunnel is not None and self._stream is not None:
+                sending = bool(self._outgoing)
+                return self._stream.wait(readable=not sending, writable=sending, timeout=timeout)
             if self._tcp is not None:
                 return self._tcp.wait(readable=False, writable=True, timeout=timeout)
         if status in (Status.STATUS_REQUESTING, Status.STATUS_BODY) and self._peer is not None:
@@ -703,7 +854,7 @@ class HTTPClient:
 
     def get_connection(self) -> StreamPeer | None:
         """The stream in use: the TCP peer, or the one given to ``set_connection()``."""
-        return self._peer or self._tls or self._tcp
+        return self._peer or self._tls or self._stream or self._tcp
 
     connection = property(get_connection, set_connection)
 

@@ -43,7 +43,7 @@ from .client import HTTPClient
 from .protocol import Limits, split_request_header
 from .protocol._decoding import ContentDecoder, accept_encoding, parse_codings
 from .protocol._headers import check_request_field
-from .transport import Resolver, TLSOptions
+from .transport import Proxy, Resolver, TLSOptions, environment_proxy, parse_proxy
 
 __all__ = ["HTTPRequest", "Headers", "Response", "Result", "Signal", "get", "post", "request"]
 
@@ -408,6 +408,12 @@ class _Transfer:
             return client.get_status() != status
         client.close()
         tls = owner._tls_options if self.url.scheme == "https" else None
+        proxy = key[-1]
+        assert proxy is None or isinstance(proxy, Proxy)
+        if self.url.scheme == "https":
+            client._https_proxy = proxy
+        else:
+            client._http_proxy = proxy
         err = client.connect_to_host(self.url.host, self.url.port, tls)
         owner._client_key = key
         self.reused = False
@@ -655,6 +661,10 @@ class HTTPRequest:
         self._tls_options = TLSOptions.client()
         self._client: HTTPClient | None = None
         self._client_key: tuple[object, ...] | None = None
+        self._http_proxy: Proxy | None = None
+        self._https_proxy: Proxy | None = None
+        #: Take proxies from http_proxy, https_proxy and no_proxy when none was set; opt-in.
+        self.use_environment_proxies = False
         self._transfer: _Transfer | None = None
         self._last: _Transfer | None = None
         self._last_error: PollHTTPError | None = None
@@ -776,8 +786,29 @@ class HTTPRequest:
 
     def _key(self, url: _URL) -> tuple[object, ...]:
         # A kept-alive connection serves the next request only to the same origin with the
-        # same TLS options (ecosystem.md §3.3 case 39).
-        return (*url.origin, self._tls_options if url.scheme == "https" else None)
+        # same TLS options and proxy (ecosystem.md §3.3 case 39). The proxy comes last.
+        tls = self._tls_options if url.scheme == "https" else None
+        return (*url.origin, tls, self._proxy_for(url))
+
+    def _proxy_for(self, url: _URL) -> Proxy | None:
+        proxy = self._https_proxy if url.scheme == "https" else self._http_proxy
+        if proxy is None and self.use_environment_proxies:
+            proxy = environment_proxy(url.scheme, url.host, url.port)
+        return proxy
+
+    def set_http_proxy(self, host: str, port: int, **credentials: Any) -> None:
+        """The proxy for http URLs, as ``HTTPClient.set_http_proxy`` takes it; "" or -1 unsets."""
+        try:
+            self._http_proxy = parse_proxy(host, port, **credentials)
+        except InvalidParameterError as exc:
+            self._last_error = exc
+
+    def set_https_proxy(self, host: str, port: int, **credentials: Any) -> None:
+        """The proxy for https URLs (a CONNECT tunnel), as ``HTTPClient.set_https_proxy``."""
+        try:
+            self._https_proxy = parse_proxy(host, port, **credentials)
+        except InvalidParameterError as exc:
+            self._last_error = exc
 
     def cancel_request(self) -> None:
         """Stop the request at once, with no completion; never blocks (threads are not joined)."""
