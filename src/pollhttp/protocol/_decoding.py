@@ -48,7 +48,9 @@ class _Zlib:
         self._gzip = coding in ("gzip", "x-gzip")
         self._max = max_piece
         self._obj: Any = zlib.decompressobj(31) if self._gzip else None
-        self._head = b""  # deflate: the first bytes, until the wrapper can be recognised
+        # Bytes held until there are enough to decide: the start of a deflate stream (is it
+        # zlib-wrapped?) or what follows a gzip member.
+        self._head = b""
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         if self._obj is None:
@@ -61,10 +63,16 @@ class _Zlib:
             self._obj = zlib.decompressobj(15 if wrapped else -15)
         while data:
             if self._obj.eof:
-                if not (self._gzip and data.lstrip(b"\0")[:2] == _GZIP_MAGIC):
+                # What follows a gzip member may be another member (RFC 1952 §2.2) or zero
+                # padding; wait for two bytes to tell. Anything else is an error.
+                data = (self._head + data).lstrip(b"\0")
+                self._head = b""
+                if self._gzip and len(data) < 2 and _GZIP_MAGIC.startswith(data):
+                    self._head = data
+                    return
+                if not (self._gzip and data[:2] == _GZIP_MAGIC):
                     raise ContentDecodingError("data after the end of the compressed stream")
-                self._obj = zlib.decompressobj(31)  # another gzip member (RFC 1952 §2.2)
-                data = data.lstrip(b"\0")
+                self._obj = zlib.decompressobj(31)
             try:
                 piece = self._obj.decompress(data, self._max)
             except zlib.error as exc:
@@ -76,7 +84,7 @@ class _Zlib:
                 yield piece
 
     def finish(self) -> Iterator[bytes]:
-        if self._obj is None or not self._obj.eof:
+        if self._obj is None or not self._obj.eof or self._head:
             raise ContentDecodingError("compressed body ended before the end of its stream")
         return iter(())
 
@@ -118,6 +126,8 @@ class _Zstd:
                 piece = self._obj.decompress(data[start : start + _ZSTD_SLICE])
             except _zstandard.ZstdError as exc:
                 raise ContentDecodingError(f"invalid zstd data: {exc}") from exc
+            if self._obj.eof and self._obj.unused_data:
+                raise ContentDecodingError("data after the end of the zstd frame")
             if piece:
                 yield piece
 
