@@ -822,6 +822,23 @@ class HTTPRequest:
         self._client = None
         self._client_key = None
 
+    def close(self) -> None:
+        """Cancel any request and close the kept-alive connection.
+
+        Godot frees the node's client with the node; here the object may outlive its
+        requests, so the connection it keeps for reuse is closed explicitly (or by ``with``).
+        """
+        self.cancel_request()
+        if self._client is not None:
+            self._client.close()
+        self._client_key = None
+
+    def __enter__(self) -> HTTPRequest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _work(self, transfer: _Transfer) -> None:
         """The worker thread: advance and sleep on the socket until finished or cancelled."""
         while not transfer.cancelled:
@@ -1092,12 +1109,19 @@ def request(
         content_type = ""
     if content_type and "content-type" not in names:
         lines.append(f"Content-Type: {content_type}")
-    agent = HTTPRequest(cookie_jar=cookie_jar)
-    agent.timeout = timeout or 0.0
-    agent.max_redirects = max_redirects
-    agent.accept_gzip = accept_gzip
-    if tls_options is not None:
-        agent.set_tls_options(tls_options)
+    with HTTPRequest(cookie_jar=cookie_jar) as agent:
+        agent.timeout = timeout or 0.0
+        agent.max_redirects = max_redirects
+        agent.accept_gzip = accept_gzip
+        if tls_options is not None:
+            agent.set_tls_options(tls_options)
+        return _complete(agent, url, lines, verb, body)
+
+
+def _complete(
+    agent: HTTPRequest, url: str, lines: list[str], verb: Method, body: bytes
+) -> Response:
+    """Run one request on ``agent`` to its end, sleeping on the socket; raise on failure."""
     outcome: list[tuple[Result, int, list[str], bytes]] = []
     agent.request_completed.connect(lambda *args: outcome.append(args))
     if agent.request_raw(url, lines, verb, body) != Error.OK:
