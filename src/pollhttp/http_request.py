@@ -41,7 +41,12 @@ from ._errors import (
 )
 from .client import HTTPClient
 from .protocol import Limits, split_request_header
-from .protocol._decoding import ContentDecoder, accept_encoding, parse_codings
+from .protocol._decoding import (
+    ContentDecoder,
+    accept_encoding,
+    parse_codings,
+    unsupported_codings,
+)
 from .protocol._headers import check_request_field
 from .transport import Proxy, Resolver, TLSOptions, environment_proxy, parse_proxy
 
@@ -356,7 +361,8 @@ class _Transfer:
             self.downloaded += len(chunk)
             if self.phase == "body":
                 self._consume(chunk)
-                self.progress = (self.resume_from + self.downloaded, self.body_size)
+                total = self.body_size + self.resume_from if self.body_size >= 0 else -1
+                self.progress = (self.resume_from + self.downloaded, total)
             return True, len(chunk)
         if client.get_status() == Status.STATUS_BODY:
             return False, 0
@@ -471,25 +477,24 @@ class _Transfer:
             self._redirect()
             return
         self.body_size = client.get_response_body_length()
+        has_body = client.get_status() == Status.STATUS_BODY
         codings = parse_codings([v for n, v in self._fields() if n == "content-encoding"])
-        if codings and owner.accept_gzip and self.method != Method.METHOD_HEAD:
-            try:
+        if codings and has_body:
+            if owner.accept_gzip and not unsupported_codings(codings):
                 self.decoder = ContentDecoder(codings, owner.download_chunk_size)
-            except ContentDecodingError as exc:
-                if "unsupported" not in str(exc):
-                    raise
-                # An unknown coding: the body is passed on as it came, and says so.
+            else:
+                # Not asked for, or unknown: the body is passed on as it came, and says so.
                 self.undecoded = ", ".join(codings)
-        elif codings:
-            self.undecoded = ", ".join(codings)
         limit = owner.body_size_limit
         if limit >= 0 and self.decoder is None and self.body_size > limit:
             raise LimitExceededError(
                 f"body of {self.body_size} bytes exceeds body_size_limit {limit}"
             )
-        if owner.download_file:
+        # When resuming, only the rest (206) or the whole (200) may touch the partial file;
+        # another answer (a 503, say) is returned in memory and the part stays as it was.
+        if owner.download_file and (not self.resume_from or self.code in (200, 206)):
             self.file = owner._open_download(self)
-        if client.get_status() == Status.STATUS_BODY:
+        if has_body:
             self.phase = "body"
         else:
             self._complete()

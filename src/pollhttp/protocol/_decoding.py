@@ -25,7 +25,13 @@ def _optional(name: str) -> Any:
 _brotli = _optional("brotli")
 _zstandard = _optional("zstandard")
 
-__all__ = ["MAX_CODINGS", "ContentDecoder", "accept_encoding", "parse_codings"]
+__all__ = [
+    "MAX_CODINGS",
+    "ContentDecoder",
+    "accept_encoding",
+    "parse_codings",
+    "unsupported_codings",
+]
 
 #: Longest chain of codings accepted (urllib3 CVE-2025-66418, curl CVE-2023-23916).
 MAX_CODINGS = 5
@@ -160,6 +166,11 @@ def parse_codings(values: Sequence[str]) -> list[str]:
     return [c for c in codings if c and c != "identity"]
 
 
+def unsupported_codings(codings: Sequence[str]) -> list[str]:
+    """The codings in ``codings`` that this install cannot decode."""
+    return [c for c in codings if c not in SUPPORTED and c != "x-gzip"]
+
+
 def _split(piece: bytes, size: int) -> Iterator[bytes]:
     for start in range(0, len(piece), size):
         yield piece[start : start + size]
@@ -171,7 +182,7 @@ class ContentDecoder:
     def __init__(self, codings: Sequence[str], max_piece: int) -> None:
         if len(codings) > MAX_CODINGS:
             raise ContentDecodingError(f"more than {MAX_CODINGS} content codings")
-        unknown = [c for c in codings if c not in SUPPORTED and c != "x-gzip"]
+        unknown = unsupported_codings(codings)
         if unknown:
             raise ContentDecodingError(f"unsupported content coding {unknown[0]!r}")
         self._max = max_piece
