@@ -129,7 +129,9 @@ def _parse_url(url: str) -> _URL:
     if scheme not in ("http", "https"):
         raise InvalidParameterError(f"invalid URL scheme in {url!r}: only http and https")
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
+        port = parts.port
+        if port is None:
+            port = 443 if scheme == "https" else 80
     except ValueError as exc:
         raise InvalidParameterError(f"invalid port in URL {url!r}") from exc
     host = parts.hostname or ""
@@ -180,7 +182,16 @@ _FAILED_STATUS = {
 }
 _WAITING = (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING, Status.STATUS_REQUESTING)
 
-_Headers: TypeAlias = list[tuple[str, str]]
+# Failures reported with the response's real code and headers (Godot's rule, §4.4).
+_KEEPS_RESPONSE = (
+    LimitExceededError,
+    DownloadFileError,
+    ContentDecodingError,
+    TooManyRedirectsError,
+)
+# How often one (method, URL) may come up in a redirect chain: once more than the first
+# time, for login flows that bounce through a page that sets a cookie.
+_MAX_VISITS = 2
 
 
 def _header_name(header: str) -> str:
@@ -218,10 +229,11 @@ class _Transfer:
         self.headers = headers
         self.body = body
         self.redirects = 0
-        self.visited = {(method, url.text)}
+        self.visited = {(method, url.text): 1}
         self.started = time.monotonic()
         self.last_activity = self.started
         self.phase = "connect"
+        self.fresh = False  # the connection was opened for this transfer, not yet used
         self.reused = False
         self.retried = False
         self.cancelled = False
@@ -253,17 +265,30 @@ class _Transfer:
         body: bytes = b"",
     ) -> None:
         """Record the outcome once; clean up the connection and the download file."""
-        with self.lock:
-            if self.result is not None:
-                return
-            success = result == Result.RESULT_SUCCESS
-            code = self.code if (success or keep_response) else 0
-            headers = list(self.response_headers) if (success or keep_response) else []
-            self.result = (result, code, headers, body)
-            self.error = error
+        if not self.record(result, error, keep_response=keep_response, body=body):
+            return
+        success = result == Result.RESULT_SUCCESS
         self._close_file(success)
         if not success or self.client.get_status() != Status.STATUS_CONNECTED:
             self.client.close()
+
+    def record(
+        self,
+        result: Result,
+        error: PollHTTPError | None,
+        *,
+        keep_response: bool = False,
+        body: bytes = b"",
+    ) -> bool:
+        """Set the outcome unless one is set already (a worker and the caller may race)."""
+        with self.lock:
+            if self.result is not None:
+                return False
+            kept = result == Result.RESULT_SUCCESS or keep_response
+            headers = list(self.response_headers) if kept else []
+            self.result = (result, self.code if kept else 0, headers, body)
+            self.error = error
+            return True
 
     def abort(self) -> None:
         """Cancelled: drop the connection and any partial file, quietly."""
@@ -322,10 +347,7 @@ class _Transfer:
                 self.finish(
                     _result_for(exc),
                     exc,
-                    keep_response=isinstance(
-                        exc, (LimitExceededError, DownloadFileError, ContentDecodingError)
-                    )
-                    and self.code != 0,
+                    keep_response=isinstance(exc, _KEEPS_RESPONSE) and self.code != 0,
                 )
                 break
             if not progressed[0]:
@@ -400,11 +422,8 @@ class _Transfer:
         client, owner = self.client, self.owner
         key = owner._key(self.url)
         if status == Status.STATUS_CONNECTED and owner._client_key == key:
-            self.reused = (
-                self.phase == "connect"
-                and not self.retried
-                and client.get_request_bytes_pending() == 0
-            )
+            # Only a connection that already carried a request can have gone stale.
+            self.reused, self.fresh = not self.fresh, False
             return self._send()
         if (
             status in (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING)
@@ -422,7 +441,7 @@ class _Transfer:
             client._http_proxy = proxy
         err = client.connect_to_host(self.url.host, self.url.port, tls)
         owner._client_key = key
-        self.reused = False
+        self.fresh = True
         if err != Error.OK:
             self.finish(
                 Result.RESULT_CANT_CONNECT, client.get_last_error() or ConnectError(str(err))
@@ -530,9 +549,10 @@ class _Transfer:
         downgrade = self.url.scheme == "https" and new.scheme == "http"
         if new.origin != self.url.origin or downgrade:
             headers = [h for h in headers if _header_name(h) not in _CREDENTIAL_HEADERS]
-        if (method, new.text) in self.visited:
+        visits = self.visited.get((method, new.text), 0) + 1
+        if visits > _MAX_VISITS:
             raise TooManyRedirectsError(f"redirect loop at {new.text}")
-        self.visited.add((method, new.text))
+        self.visited[(method, new.text)] = visits
         if new.origin == self.url.origin and not new.credentials:
             # Credentials from the URL go on within the origin, never to another host.
             new = _URL(new.scheme, new.host, new.port, new.target, self.url.credentials)
@@ -850,10 +870,10 @@ class HTTPRequest:
             finished = transfer.advance(0.05, 1 << 62)
             if finished or transfer.progress is not None or transfer.upload is not None:
                 transfer.news.set()
-            if finished:
+            if finished and not transfer.cancelled:
                 return
             transfer.client.wait(0.05)
-        transfer.abort()
+        transfer.abort()  # the worker owns the client: only it closes a cancelled one
 
     def poll(self) -> Error:
         """Advance the request within the budgets, and emit what is due; never blocks.
@@ -866,8 +886,9 @@ class HTTPRequest:
         if not self._use_threads:
             transfer.advance(self.poll_time_budget, self.poll_byte_budget)
         elif self.timeout > 0 and time.monotonic() - transfer.started >= self.timeout:
-            transfer.cancelled = True  # the worker stops by itself
-            transfer.finish(
+            # Report at once; the worker sees the flag and closes its client itself.
+            transfer.cancelled = True
+            transfer.record(
                 Result.RESULT_TIMEOUT,
                 TransferTimeoutError(f"no complete response within {self.timeout:g} s"),
             )

@@ -393,9 +393,10 @@ INVALID = [
          info(100), info(100), limit("more than 2 interim"),
          limits=Limits(max_informational=2)),
     # -- premature end of stream ---------------------------------------------------------
-    case("eof-before-anything", GET, b"", err("without sending a response", NoResponseError), eof=True),
-    case("eof-after-empty-lines", GET, b"\r\n\r\n", err("without sending a response", NoResponseError),
+    case("eof-before-anything", GET, b"", err("without sending a response", NoResponseError),
          eof=True),
+    case("eof-after-empty-lines", GET, b"\r\n\r\n",
+         err("without sending a response", NoResponseError), eof=True),
     case("eof-mid-status-line", GET, b"HTTP/1.1 2", err("middle of the response head"),
          eof=True),
     case("eof-mid-head", GET, b"HTTP/1.1 200 OK\r\nContent-Le",
