@@ -24,7 +24,9 @@ from .client import HTTPClient
 from .http_request import Headers, HTTPRequest, Response, Result, Signal, get, post, request
 from .protocol import Limits
 from .transport import (
+    READY_NOW,
     CryptoKey,
+    Interest,
     Resolution,
     StreamPeer,
     StreamPeerTCP,
@@ -32,8 +34,10 @@ from .transport import (
     TLSOptions,
     X509Certificate,
 )
+from .waiter import wait
 
 __all__ = [
+    "READY_NOW",
     "ConnectError",
     "ContentDecodingError",
     "CryptoKey",
@@ -44,6 +48,7 @@ __all__ = [
     "HTTPStatusError",
     "Headers",
     "IncompleteBodyError",
+    "Interest",
     "InvalidParameterError",
     "LimitExceededError",
     "Limits",
@@ -72,4 +77,5 @@ __all__ = [
     "get",
     "post",
     "request",
+    "wait",
 ]

@@ -36,7 +36,9 @@ from .protocol import (
 )
 from .protocol import Headers as _Headers
 from .transport import (
+    READY_NOW,
     Address,
+    Interest,
     PrefixedStreamPeer,
     Proxy,
     Resolution,
@@ -51,6 +53,7 @@ from .transport import (
     parse_host,
     parse_proxy,
     resolve_in_thread,
+    wakeup_fd,
 )
 
 __all__ = ["HTTPClient"]
@@ -209,6 +212,7 @@ class HTTPClient:
         self._connect_errors: list[PollHTTPError] = []
         self._conn = ClientConnection(self.limits)
         self._outgoing = memoryview(b"")
+        self._body_waiting = False
         self._clear_response()
 
     def _close_streams(self) -> None:
@@ -695,11 +699,13 @@ class HTTPClient:
                 elif event is NEED_DATA:
                     assert self._peer is not None
                     if not self._receive(conn, self._peer, budget):
+                        self._body_waiting = True  # nothing more until the socket has data
                         break
                 else:
                     self._end_of_message(event)
                     break
             else:
+                self._body_waiting = False
                 # The budget is spent: finish the message now if its end is already here.
                 event = conn.next_event(0)
                 if event is not NEED_DATA:
@@ -793,6 +799,48 @@ class HTTPClient:
             sending = bool(self._outgoing)
             return self._peer.wait(readable=not sending, writable=sending, timeout=timeout)
         return True
+
+    def get_wait_interest(self) -> Interest | None:
+        """What the client waits for: a descriptor to read or write, `READY_NOW`, or None.
+
+        None means there is nothing to wait for (idle, done, or failed); ``READY_NOW``
+        means the next ``poll()`` or body read can progress at once. Godot has no such
+        method: its callers poll every frame. `pollhttp.wait()` and `pollhttp.aio` use it.
+        """
+        status = self._status
+        if status is Status.STATUS_RESOLVING and self._resolution is not None:
+            # The lookup's state is the truth; the shared wake-up descriptor only rings.
+            if self._resolution.get_status() != ResolverStatus.RESOLVER_STATUS_WAITING:
+                return READY_NOW
+            return Interest(wakeup_fd(), True, False)
+        stream: StreamPeer | None = None
+        sending = bool(self._outgoing)
+        if status is Status.STATUS_CONNECTING:
+            if self._tcp is not None:
+                return Interest(self._tcp.fileno(), False, True)
+            stream = self._tls or self._stream
+        elif status is Status.STATUS_REQUESTING or (
+            status is Status.STATUS_BODY and self._body_waiting
+        ):
+            stream = self._peer
+        elif status is Status.STATUS_BODY:
+            return READY_NOW
+        if stream is None:
+            return None
+        if stream.get_available_bytes() > 0:
+            return READY_NOW  # decrypted bytes are already waiting
+        sending = sending or stream.has_pending_output()
+        fd = stream.fileno()
+        return Interest(fd, not sending, sending) if fd >= 0 else READY_NOW
+
+    def get_wait_timeout(self) -> float | None:
+        """Seconds until ``poll()`` must run for a connect or handshake timeout to fire."""
+        if self._status is not Status.STATUS_CONNECTING:
+            return None
+        deadline = (
+            self._tcp.get_connect_deadline() if self._tcp is not None else self._stage_deadline
+        )
+        return max(0.0, deadline - time.monotonic())
 
     def get_request_bytes_pending(self) -> int:
         """Bytes of the current request (head and body) not yet handed to the connection."""

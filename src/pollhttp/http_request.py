@@ -48,7 +48,17 @@ from .protocol._decoding import (
     unsupported_codings,
 )
 from .protocol._headers import check_request_field
-from .transport import Proxy, Resolver, TLSOptions, environment_proxy, parse_proxy
+from .transport import (
+    READY_NOW,
+    Interest,
+    Proxy,
+    Resolver,
+    TLSOptions,
+    environment_proxy,
+    notify,
+    parse_proxy,
+    wakeup_fd,
+)
 
 __all__ = ["HTTPRequest", "Headers", "Response", "Result", "Signal", "get", "post", "request"]
 
@@ -870,6 +880,7 @@ class HTTPRequest:
             finished = transfer.advance(0.05, 1 << 62)
             if finished or transfer.progress is not None or transfer.upload is not None:
                 transfer.news.set()
+                notify()  # wakes pollhttp.wait() and asyncio loops waiting on wakeup_fd()
             if finished and not transfer.cancelled:
                 return
             transfer.client.wait(0.05)
@@ -924,6 +935,34 @@ class HTTPRequest:
             transfer.news.clear()
             return ready
         return transfer.client.wait(timeout)
+
+    def get_wait_interest(self) -> Interest | None:
+        """What the request waits for (see `HTTPClient.get_wait_interest`); None when idle."""
+        transfer = self._transfer
+        if transfer is None:
+            return None
+        if transfer.result is not None:
+            return READY_NOW
+        if self._use_threads:
+            return READY_NOW if transfer.news.is_set() else Interest(wakeup_fd(), True, False)
+        # While a request runs, a client with nothing to wait for is one the next step uses.
+        return transfer.client.get_wait_interest() or READY_NOW
+
+    def get_wait_timeout(self) -> float | None:
+        """Seconds until ``poll()`` must run for ``timeout`` or ``stall_timeout`` to fire."""
+        transfer = self._transfer
+        if transfer is None:
+            return None
+        now = time.monotonic()
+        left = [
+            start + limit - now
+            for start, limit in (
+                (transfer.started, self.timeout),
+                (transfer.last_activity, self.stall_timeout),
+            )
+            if limit > 0
+        ]
+        return max(0.0, min(left)) if left else None
 
     # -- reading the state -------------------------------------------------------------------
 
@@ -1095,6 +1134,69 @@ class Response:
         return self
 
 
+class _OneCall:
+    """A request of the one-call API: an `HTTPRequest` started, and its outcome when done."""
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | Sequence[str] | None = None,
+        data: bytes | str | Mapping[str, Any] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+        max_redirects: int = 8,
+        tls_options: TLSOptions | None = None,
+        accept_gzip: bool = True,
+        cookie_jar: CookieJar | None = None,
+    ) -> None:
+        try:
+            verb = Method[f"METHOD_{method.upper()}"]
+        except KeyError:
+            raise InvalidParameterError(f"unsupported method {method!r}") from None
+        lines = (
+            [f"{k}: {v}" for k, v in headers.items()]
+            if isinstance(headers, Mapping)
+            else list(headers or ())
+        )
+        body, content_type = b"", ""
+        if json is not None:
+            body, content_type = (
+                _json.dumps(json, separators=(",", ":")).encode(),
+                "application/json",
+            )
+        elif isinstance(data, Mapping):
+            body = HTTPClient.query_string_from_dict(data).encode()
+            content_type = "application/x-www-form-urlencoded"
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else bytes(data)
+        if content_type and "content-type" not in {_header_name(line) for line in lines}:
+            lines.append(f"Content-Type: {content_type}")
+        self.agent = agent = HTTPRequest(cookie_jar=cookie_jar)
+        agent.timeout = timeout or 0.0
+        agent.max_redirects = max_redirects
+        agent.accept_gzip = accept_gzip
+        if tls_options is not None:
+            agent.set_tls_options(tls_options)
+        self.outcome: tuple[Result, int, list[str], bytes] | None = None
+        agent.request_completed.connect(self._completed)
+        if agent.request_raw(url, lines, verb, body) != Error.OK:
+            agent.close()
+            raise agent.get_last_error() or InvalidParameterError(f"invalid request for {url!r}")
+
+    def _completed(self, *outcome: Any) -> None:
+        self.outcome = outcome
+
+    def response(self) -> Response:
+        """The `Response`, or the exception of the failure."""
+        assert self.outcome is not None
+        result, code, headers, content = self.outcome
+        if result != Result.RESULT_SUCCESS:
+            raise self.agent.get_last_error() or PollHTTPError(f"request failed: {result.name}")
+        return Response(code, Headers(headers), content, self.agent.get_final_url())
+
+
 def request(
     method: str,
     url: str,
@@ -1113,53 +1215,24 @@ def request(
     ``data`` is sent as it is (a mapping is form-encoded), ``json`` as JSON. ``timeout``
     limits the whole request in seconds. Blocks the calling thread, sleeping on the socket.
     """
-    try:
-        verb = Method[f"METHOD_{method.upper()}"]
-    except KeyError:
-        raise InvalidParameterError(f"unsupported method {method!r}") from None
-    lines = (
-        [f"{k}: {v}" for k, v in headers.items()]
-        if isinstance(headers, Mapping)
-        else list(headers or ())
+    call = _OneCall(
+        method,
+        url,
+        headers=headers,
+        data=data,
+        json=json,
+        timeout=timeout,
+        max_redirects=max_redirects,
+        tls_options=tls_options,
+        accept_gzip=accept_gzip,
+        cookie_jar=cookie_jar,
     )
-    names = {_header_name(line) for line in lines}
-    body = b""
-    if json is not None:
-        body = _json.dumps(json, separators=(",", ":")).encode()
-        content_type = "application/json"
-    elif isinstance(data, Mapping):
-        body = HTTPClient.query_string_from_dict(data).encode()
-        content_type = "application/x-www-form-urlencoded"
-    else:
-        body = data.encode() if isinstance(data, str) else (data or b"")
-        content_type = ""
-    if content_type and "content-type" not in names:
-        lines.append(f"Content-Type: {content_type}")
-    with HTTPRequest(cookie_jar=cookie_jar) as agent:
-        agent.timeout = timeout or 0.0
-        agent.max_redirects = max_redirects
-        agent.accept_gzip = accept_gzip
-        if tls_options is not None:
-            agent.set_tls_options(tls_options)
-        return _complete(agent, url, lines, verb, body)
-
-
-def _complete(
-    agent: HTTPRequest, url: str, lines: list[str], verb: Method, body: bytes
-) -> Response:
-    """Run one request on ``agent`` to its end, sleeping on the socket; raise on failure."""
-    outcome: list[tuple[Result, int, list[str], bytes]] = []
-    agent.request_completed.connect(lambda *args: outcome.append(args))
-    if agent.request_raw(url, lines, verb, body) != Error.OK:
-        raise agent.get_last_error() or InvalidParameterError(f"invalid request for {url!r}")
-    while not outcome:
-        agent.poll()
-        if not outcome:
-            agent.wait(0.5)
-    result, code, response_headers, content = outcome[0]
-    if result != Result.RESULT_SUCCESS:
-        raise agent.get_last_error() or PollHTTPError(f"request failed: {result.name}")
-    return Response(code, Headers(response_headers), content, agent.get_final_url())
+    with call.agent as agent:
+        while call.outcome is None:
+            agent.poll()
+            if call.outcome is None:
+                agent.wait(agent.get_wait_timeout())
+        return call.response()
 
 
 def get(url: str, **kwargs: Any) -> Response:

@@ -1,6 +1,13 @@
 """Moving bytes: Godot's StreamPeer family and non-blocking name resolution."""
 
-from ._base import PrefixedStreamPeer, StreamPeer, network_error, wait_for_fd
+from ._base import (
+    READY_NOW,
+    Interest,
+    PrefixedStreamPeer,
+    StreamPeer,
+    network_error,
+    wait_for_fd,
+)
 from ._proxy import Proxy, absolute_target, connect_authority, environment_proxy, parse_proxy
 from ._resolver import (
     Address,
@@ -12,10 +19,13 @@ from ._resolver import (
 )
 from ._tcp import StreamPeerTCP
 from ._tls import CryptoKey, StreamPeerTLS, TLSOptions, X509Certificate
+from ._wakeup import drain, notify, wakeup_fd
 
 __all__ = [
+    "READY_NOW",
     "Address",
     "CryptoKey",
+    "Interest",
     "PrefixedStreamPeer",
     "Proxy",
     "Resolution",
@@ -28,10 +38,13 @@ __all__ = [
     "X509Certificate",
     "absolute_target",
     "connect_authority",
+    "drain",
     "environment_proxy",
     "network_error",
+    "notify",
     "parse_host",
     "parse_proxy",
     "resolve_in_thread",
     "wait_for_fd",
+    "wakeup_fd",
 ]

@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import selectors
 from abc import ABC, abstractmethod
+from typing import NamedTuple
 
 from .._enums import Error
 from .._errors import NetworkError, PollHTTPError
 
-__all__ = ["PrefixedStreamPeer", "StreamPeer", "network_error", "wait_for_fd"]
+__all__ = [
+    "READY_NOW",
+    "Interest",
+    "PrefixedStreamPeer",
+    "StreamPeer",
+    "network_error",
+    "wait_for_fd",
+]
+
+
+class Interest(NamedTuple):
+    """What a client waits for: a descriptor and the readiness that lets it progress.
+
+    ``fd == -1`` means it can progress now: call ``poll()`` (or read the body) at once.
+    """
+
+    fd: int
+    read: bool
+    write: bool
+
+
+READY_NOW = Interest(-1, False, False)
 
 
 def network_error(exc: OSError, doing: str) -> NetworkError:
@@ -64,6 +86,10 @@ class StreamPeer(ABC):
     def fileno(self) -> int:
         """The OS descriptor to wait on, or -1 when there is none."""
         return -1
+
+    def has_pending_output(self) -> bool:
+        """Whether bytes wait to be written below (then waiting means waiting to write)."""
+        return False
 
     def wait(
         self, *, readable: bool = True, writable: bool = False, timeout: float | None = None
@@ -141,6 +167,9 @@ class PrefixedStreamPeer(StreamPeer):
 
     def fileno(self) -> int:
         return self._stream.fileno()
+
+    def has_pending_output(self) -> bool:
+        return self._stream.has_pending_output()
 
     def wait(
         self, *, readable: bool = True, writable: bool = False, timeout: float | None = None

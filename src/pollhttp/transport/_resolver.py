@@ -9,6 +9,7 @@ from collections.abc import Callable
 from enum import IntEnum
 
 from .._errors import InvalidParameterError, ResolveError
+from ._wakeup import notify
 
 __all__ = [
     "Address",
@@ -51,6 +52,7 @@ class Resolution:
         self.addresses = addresses
         self.error = error
         self._done.set()
+        notify()
 
     def get_status(self) -> ResolverStatus:
         """Where the lookup stands."""

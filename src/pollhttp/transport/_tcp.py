@@ -136,6 +136,10 @@ class StreamPeerTCP(StreamPeer):
         self._drop(self.STATUS_ERROR)
         return Error.ERR_CONNECTION_ERROR
 
+    def get_connect_deadline(self) -> float:
+        """When a pending connect gives up, in ``time.monotonic()`` seconds."""
+        return self._deadline
+
     def get_status(self) -> StreamPeerTCP.Status:
         """The connection's status, as of the last ``poll()`` or I/O call."""
         return self._status

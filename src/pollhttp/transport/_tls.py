@@ -654,11 +654,17 @@ class StreamPeerTLS(StreamPeer):
         """The descriptor of the stream below, or -1."""
         return self._stream.fileno() if self._stream is not None else -1
 
+    def has_pending_output(self) -> bool:
+        """Whether ciphertext waits for the stream below to take it."""
+        return bool(self._unsent) or (
+            self._stream is not None and self._stream.has_pending_output()
+        )
+
     def wait(
         self, *, readable: bool = True, writable: bool = False, timeout: float | None = None
     ) -> bool:
         """Wait on the stream below; ciphertext still to send means waiting to write."""
-        if self._unsent:
+        if self.has_pending_output():
             writable = True
         return super().wait(readable=readable, writable=writable, timeout=timeout)
 

@@ -1,0 +1,95 @@
+"""asyncio on top of the same objects: their descriptors go to the running loop.
+
+No threads and no busy loop: ``await wait(obj)`` registers the descriptor that
+``obj.get_wait_interest()`` names with ``loop.add_reader``/``add_writer`` and sleeps until
+it is ready. Cancelling a task that awaits ``request()`` closes its transfer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .http_request import Response, _OneCall
+from .transport import drain, wakeup_fd
+from .waiter import Waitable
+
+__all__ = ["get", "post", "request", "wait"]
+
+# The wake-up descriptor is shared by every lookup and worker thread, but a loop takes one
+# reader per descriptor: one dispatcher per loop wakes every coroutine waiting on it.
+_wakeup_waiters: dict[asyncio.AbstractEventLoop, set[asyncio.Future[None]]] = {}
+
+
+def _ring(loop: asyncio.AbstractEventLoop) -> None:
+    drain()
+    for future in _wakeup_waiters.pop(loop, set()):
+        if not future.done():
+            future.set_result(None)
+    loop.remove_reader(wakeup_fd())
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def wait(obj: Waitable, timeout: float | None = None) -> bool:
+    """Sleep until ``obj`` can make progress; False when ``timeout`` seconds passed first.
+
+    The object's own deadline (``get_wait_timeout()``) also ends the wait, so that its
+    ``poll()`` can report a timeout.
+    """
+    interest = obj.get_wait_interest()
+    if interest is None or interest.fd < 0:
+        return True
+    due = obj.get_wait_timeout()
+    limit = due if timeout is None else (timeout if due is None else min(timeout, due))
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+    fd, read, write = interest
+    if fd == wakeup_fd():
+        waiters = _wakeup_waiters.setdefault(loop, set())
+        if not waiters:
+            loop.add_reader(fd, _ring, loop)
+        waiters.add(future)
+    else:
+        if read or not write:
+            loop.add_reader(fd, _resolve, future)
+        if write:
+            loop.add_writer(fd, _resolve, future)
+    try:
+        await asyncio.wait_for(future, limit)
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        if fd == wakeup_fd():
+            _wakeup_waiters.get(loop, set()).discard(future)
+        else:
+            loop.remove_reader(fd)
+            loop.remove_writer(fd)
+    return True
+
+
+async def request(method: str, url: str, **options: Any) -> Response:
+    """``pollhttp.request()`` for asyncio: the same arguments, the same `Response`.
+
+    Cancelling the task closes the connection and removes any partial download.
+    """
+    call = _OneCall(method, url, **options)
+    with call.agent as agent:  # close() cancels the transfer, also on CancelledError
+        while call.outcome is None:
+            agent.poll()
+            if call.outcome is None:
+                await wait(agent)
+        return call.response()
+
+
+async def get(url: str, **options: Any) -> Response:
+    """``await request("GET", url, ...)``."""
+    return await request("GET", url, **options)
+
+
+async def post(url: str, **options: Any) -> Response:
+    """``await request("POST", url, ...)``."""
+    return await request("POST", url, **options)

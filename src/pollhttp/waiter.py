@@ -1,0 +1,63 @@
+"""Waiting on many clients at once, in one thread, without spinning."""
+
+from __future__ import annotations
+
+import selectors
+from collections.abc import Iterable
+from typing import Protocol, TypeVar
+
+from .transport import Interest, drain, wakeup_fd
+
+__all__ = ["Waitable", "wait"]
+
+
+class Waitable(Protocol):
+    """Anything that says what it waits for: `HTTPClient` and `HTTPRequest`."""
+
+    def get_wait_interest(self) -> Interest | None: ...
+
+    def get_wait_timeout(self) -> float | None: ...
+
+
+W = TypeVar("W", bound=Waitable)
+
+
+def wait(objects: Iterable[W], timeout: float | None = None) -> list[W]:
+    """Sleep until any of ``objects`` can make progress, or ``timeout`` seconds pass.
+
+    Returns the objects to ``poll()`` (or read) now: at once if some can progress already,
+    an empty list when the time ran out or none of them waits for anything. The sleep is
+    one ``selectors`` call over all their descriptors (and the wake-up descriptor of name
+    lookups and worker threads); an object whose timeout is due is returned too.
+    """
+    waiting: list[tuple[W, Interest]] = []
+    ready: list[W] = []
+    limit = timeout
+    for obj in objects:
+        interest = obj.get_wait_interest()
+        if interest is None:
+            continue
+        if interest.fd < 0:
+            ready.append(obj)
+            continue
+        waiting.append((obj, interest))
+        due = obj.get_wait_timeout()
+        if due is not None:
+            limit = due if limit is None else min(limit, due)
+    if ready or not waiting:
+        return ready
+    masks: dict[int, int] = {}
+    for _, (fd, read, write) in waiting:
+        mask = (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)
+        masks[fd] = masks.get(fd, 0) | (mask or selectors.EVENT_READ)
+    with selectors.DefaultSelector() as selector:
+        for fd, mask in masks.items():
+            selector.register(fd, mask)
+        fired = {key.fd for key, _ in selector.select(limit)}
+    if wakeup_fd() in fired:
+        drain()
+    woken = [obj for obj, interest in waiting if interest.fd in fired]
+    if woken:
+        return woken
+    # Nothing fired: return the requests whose timeout is now due, so poll() reports it.
+    return [obj for obj, _ in waiting if obj.get_wait_timeout() == 0]
