@@ -494,6 +494,12 @@ class HTTPClient:
             return Error.OK
         return self._receive_head()
 
+    def _block_timeout(self) -> float | None:
+        """How long blocking mode may sleep: while connecting, until the step's deadline."""
+        if self._status is Status.STATUS_CONNECTING:
+            return max(0.0, self._stage_deadline - time.monotonic())
+        return None
+
     def _send_pending(self, stream: StreamPeer) -> bool:
         """Write what the stream takes of the pending request; True once it is all sent."""
         out = self._outgoing
@@ -503,7 +509,10 @@ class HTTPClient:
                 raise stream.get_last_error() or NetworkError("send failed")
             if sent:
                 out = out[sent:]
-            elif not (self._blocking and stream.wait(readable=False, writable=True)):
+            elif not (
+                self._blocking
+                and stream.wait(readable=False, writable=True, timeout=self._block_timeout())
+            ):
                 break
         self._outgoing = out
         return not out
@@ -519,7 +528,7 @@ class HTTPClient:
             return True
         if err != Error.OK:
             raise stream.get_last_error() or NetworkError("receive failed")
-        return self._blocking and stream.wait(readable=True)
+        return self._blocking and stream.wait(readable=True, timeout=self._block_timeout())
 
     def _receive_head(self) -> Error:
         conn = self._conn

@@ -430,7 +430,11 @@ class _Transfer:
 
     def _connect(self, status: Status) -> bool:
         client, owner = self.client, self.owner
-        key = owner._key(self.url)
+        try:
+            key = owner._key(self.url)
+        except InvalidParameterError as exc:  # e.g. an unusable proxy in the environment
+            self.finish(Result.RESULT_CANT_CONNECT, exc)
+            return True
         if status == Status.STATUS_CONNECTED and owner._client_key == key:
             # Only a connection that already carried a request can have gone stale.
             self.reused, self.fresh = not self.fresh, False

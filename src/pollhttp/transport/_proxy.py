@@ -108,7 +108,12 @@ def _bypassed(host: str, port: int, no_proxy: str) -> bool:
             continue
         if entry == "*":
             return True
-        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry.startswith("[") and "]:" in entry:  # [v6]:port
+            name, _, entry_port = entry.partition("]:")
+        elif entry.count(":") == 1:  # name:port or v4:port
+            name, _, entry_port = entry.partition(":")
+        else:  # a name, or a bare IPv6 address
+            name, entry_port = entry, ""
         if entry_port and entry_port != str(port):
             continue
         name = name.strip("[]").lstrip(".")

@@ -7,6 +7,7 @@ this descriptor wakes up instead of polling on a timer.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import socket
 import threading
@@ -25,7 +26,17 @@ def _sockets() -> tuple[socket.socket, socket.socket]:
             reader.setblocking(False)
             writer.setblocking(False)
             _pair = (reader, writer)
+            atexit.register(_close)
         return _pair
+
+
+def _close() -> None:
+    global _pair
+    with _lock:
+        if _pair is not None:
+            for sock in _pair:
+                sock.close()
+            _pair = None
 
 
 def wakeup_fd() -> int:
