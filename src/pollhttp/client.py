@@ -6,6 +6,8 @@ exceptions become Godot ``Error`` codes and ``Status`` values.
 
 from __future__ import annotations
 
+import functools
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
@@ -60,6 +62,7 @@ __all__ = ["HTTPClient"]
 
 _METHOD_NAMES = tuple(m.name.removeprefix("METHOD_").encode() for m in Method)[:-1]
 _USER_AGENT = f"pollhttp/{__version__}".encode()
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f]")
 _READ_CHUNK_MIN, _READ_CHUNK_MAX = 256, 16 * 1024 * 1024
 # What poll() returns while the status stays where it is.
 _STEADY = {
@@ -78,6 +81,21 @@ def _decode(value: bytes) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return value.decode("latin-1")
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare(url: str, headers: tuple[str, ...]) -> tuple[bytes, tuple[tuple[bytes, bytes], ...]]:
+    """The request target and the header fields, from ``request()``'s text arguments.
+
+    Cached, because games and tools send the same requests again and again.
+    """
+    if _NOT_IN_URL.search(url):
+        raise InvalidParameterError(f"whitespace or control character in URL {url!r}")
+    # The fragment is for the user agent alone (RFC 9110 §4.2.5); non-ASCII is sent
+    # percent-encoded as UTF-8 (RFC 3986 §2.5).
+    url = url.split("#", 1)[0]
+    target = url.encode("ascii") if url.isascii() else quote(url, safe=url).encode("ascii")
+    return target, tuple(split_request_header(header) for header in headers)
 
 
 def _field_strings(fields: _Headers) -> list[str]:
@@ -227,9 +245,9 @@ class HTTPClient:
 
     def _clear_response(self) -> None:
         self._response: Response | None = None
-        self._headers: list[str] = []
-        self._informational: list[tuple[int, list[str]]] = []
-        self._trailers: list[str] = []
+        # Field bytes as parsed; turned into "Name: value" strings only when asked for.
+        self._informational: list[InformationalResponse] = []
+        self._trailers: _Headers = []
 
     # -- connecting ----------------------------------------------------------------------
 
@@ -411,7 +429,6 @@ class HTTPClient:
                     if conn.state is not ConnState.TUNNEL:
                         # The proxy's answer stays readable; its body is never read as TLS.
                         self._response = event
-                        self._headers = _field_strings(event.headers)
                         raise ConnectError(
                             f"the proxy refused the tunnel: {event.status_code} "
                             f"{_decode(event.reason)}".rstrip()
@@ -539,10 +556,9 @@ class HTTPClient:
                 if not self._receive(conn, self._peer, self._read_chunk_size):
                     return Error.OK
             elif isinstance(event, InformationalResponse):
-                self._informational.append((event.status_code, _field_strings(event.headers)))
+                self._informational.append(event)
             elif isinstance(event, Response):
                 self._response = event
-                self._headers = _field_strings(event.headers)
                 if conn.state is ConnState.TUNNEL:
                     self._status = Status.STATUS_CONNECTED
                 elif event.content_length == 0:
@@ -554,7 +570,7 @@ class HTTPClient:
     def _end_of_message(self, event: object) -> None:
         """Finish a response: CONNECTED to reuse the connection, else close it."""
         assert isinstance(event, EndOfMessage)
-        self._trailers = _field_strings(event.trailers)
+        self._trailers = event.trailers
         if self._conn.state is ConnState.IDLE:
             self._status = Status.STATUS_CONNECTED
         else:
@@ -592,8 +608,7 @@ class HTTPClient:
                     f"request() needs status CONNECTED; the status is {self._status.name}"
                 )
             try:
-                target = self._target(url)
-                fields = [split_request_header(header) for header in headers]
+                target, fields = _prepare(url, tuple(headers))
                 content = body.encode() if isinstance(body, str) else bytes(body)
             except UnicodeEncodeError as exc:
                 raise InvalidParameterError(f"text that is not valid Unicode: {exc}") from exc
@@ -613,15 +628,6 @@ class HTTPClient:
         self._clear_response()
         self._status = Status.STATUS_REQUESTING
         return Error.OK
-
-    @staticmethod
-    def _target(url: str) -> bytes:
-        if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
-            raise InvalidParameterError(f"whitespace or control character in URL {url!r}")
-        # The fragment is for the user agent alone (RFC 9110 §4.2.5); non-ASCII is sent
-        # percent-encoded as UTF-8 (RFC 3986 §2.5).
-        url = url.split("#", 1)[0]
-        return url.encode("ascii") if url.isascii() else quote(url, safe=url).encode("ascii")
 
     def _forwarding(self) -> bool:
         """Plain HTTP through a forward proxy: absolute-form targets (RFC 9112 §3.2.2)."""
@@ -739,7 +745,7 @@ class HTTPClient:
 
         Reading does not consume them (Godot's does).
         """
-        return list(self._headers)
+        return _field_strings(self._response.headers) if self._response is not None else []
 
     def get_response_headers_as_dictionary(self) -> dict[str, str]:
         """The headers as a dictionary; repeated names are joined with ``"; "``.
@@ -749,7 +755,7 @@ class HTTPClient:
         """
         result: dict[str, str] = {}
         keys: dict[str, str] = {}
-        for line in self._headers:
+        for line in self.get_response_headers():
             name, _, value = line.partition(": ")
             key = keys.setdefault(name.lower(), name)
             result[key] = f"{result[key]}; {value}" if key in result else value
@@ -770,14 +776,14 @@ class HTTPClient:
 
         Godot reads and discards trailers.
         """
-        return list(self._trailers)
+        return _field_strings(self._trailers)
 
     def get_informational_responses(self) -> list[tuple[int, list[str]]]:
         """The interim 1xx responses (100, 102, 103, ...) received before the final one.
 
         Godot takes the first 1xx for the final response.
         """
-        return [(code, list(headers)) for code, headers in self._informational]
+        return [(event.status_code, _field_strings(event.headers)) for event in self._informational]
 
     def get_last_error(self) -> PollHTTPError | None:
         """The exception behind the last error code, with its message and ``__cause__``.

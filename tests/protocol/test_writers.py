@@ -6,7 +6,13 @@ import pytest
 
 from pollhttp import InvalidParameterError
 from pollhttp.protocol import ClientConnection, ConnState
-from pollhttp.protocol._writers import build_request, check_target
+from pollhttp.protocol._writers import check_target, request_head
+
+
+def build_request(method, target, headers, body, defaults=()):
+    """The whole request as the connection sends it: the cached head, then the body."""
+    return request_head(method, target, tuple(headers), len(body), tuple(defaults))[0] + body
+
 
 DEFAULTS = [(b"Host", b"example.com"), (b"User-Agent", b"pollhttp/test"), (b"Accept", b"*/*")]
 

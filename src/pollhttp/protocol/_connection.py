@@ -19,8 +19,8 @@ from .._errors import (
     NoResponseError,
     RemoteProtocolError,
 )
-from ._headers import Headers, check_field_block, comma_list, get_all, parse_field_lines
-from ._writers import build_request
+from ._headers import Headers, check_field_block, comma_list, parse_field_lines
+from ._writers import request_head
 
 __all__ = [
     "NEED_DATA",
@@ -77,7 +77,7 @@ class _NeedData:
 NEED_DATA = _NeedData()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Response:
     """A final response head."""
 
@@ -91,7 +91,7 @@ class Response:
     chunked: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class InformationalResponse:
     """An interim 1xx response head (RFC 9110 §15.2) other than 101."""
 
@@ -101,14 +101,14 @@ class InformationalResponse:
     headers: Headers
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Data:
     """A piece of the response body, with chunked framing removed."""
 
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EndOfMessage:
     """The body is complete; ``trailers`` holds the fields of a chunked trailer section."""
 
@@ -127,6 +127,7 @@ _OTHER_VERSION = re.compile(rb"HTTP/([0-9.]+) ")
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?\r\n")
 _DIGITS = re.compile(rb"[0-9]{1,19}")
 
+_FRAMING_FIELDS = frozenset((b"transfer-encoding", b"content-length", b"connection"))
 _NOT_REUSABLE = (ConnState.MUST_CLOSE, ConnState.TUNNEL, ConnState.ERROR)
 # Body framing, chosen once per response (RFC 9112 §6.3).
 _NO_BODY, _LENGTH, _CHUNKED, _UNTIL_CLOSE = range(4)
@@ -172,10 +173,11 @@ class ClientConnection:
         """Start a request cycle and return the bytes to send (head and body)."""
         if self.state is not ConnState.IDLE:
             raise InvalidParameterError(f"cannot send a request in state {self.state.value}")
-        wire = build_request(method, target, headers, body, defaults)
+        head, self._request_close, self._upgrade_requested = request_head(
+            method, target, tuple(headers), len(body), tuple(defaults)
+        )
+        wire = head + body if body else head
         self._method = method
-        self._request_close = b"close" in comma_list(get_all(headers, b"connection"))
-        self._upgrade_requested = bool(get_all(headers, b"upgrade"))
         self._informational = 0
         self._scan_from = 0
         self.state = ConnState.AWAIT_HEAD
@@ -267,9 +269,15 @@ class ClientConnection:
             self._keep_alive = False
             self._framing = _NO_BODY
             return Response(code, reason, version, headers, 0, False)
-        transfer = comma_list(get_all(headers, b"transfer-encoding"))
-        length = self._content_length(headers)
-        tokens = comma_list(get_all(headers, b"connection"))
+        # One pass over the fields for the three that decide framing and persistence.
+        framing_fields: dict[bytes, list[bytes]] = {}
+        for name, value in headers:
+            key = name.lower()
+            if key in _FRAMING_FIELDS:
+                framing_fields.setdefault(key, []).append(value)
+        transfer = comma_list(framing_fields.get(b"transfer-encoding", ()))
+        length = self._content_length(framing_fields.get(b"content-length", []))
+        tokens = comma_list(framing_fields.get(b"connection", ()))
         # RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
         keep = b"close" not in tokens and (version == b"1.1" or b"keep-alive" in tokens)
         if transfer:
@@ -310,12 +318,12 @@ class ClientConnection:
         )
 
     @staticmethod
-    def _content_length(headers: Headers) -> int | None:
-        values = comma_list(get_all(headers, b"content-length"))
-        if not values:
-            if get_all(headers, b"content-length"):
-                raise RemoteProtocolError("empty Content-Length")
+    def _content_length(fields: list[bytes]) -> int | None:
+        if not fields:
             return None
+        values = comma_list(fields)
+        if not values:
+            raise RemoteProtocolError("empty Content-Length")
         for value in values:
             if _DIGITS.fullmatch(value) is None:
                 raise RemoteProtocolError(f"invalid Content-Length {value[:40]!r}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
 
 from .._errors import InvalidParameterError
-from ._headers import TOKEN, check_request_field, get_all
+from ._headers import TOKEN, check_request_field, comma_list, get_all
 
 # Request targets (RFC 9112 §3.2): only visible US-ASCII may reach the wire, so a target
 # can never carry whitespace, CR, LF or NUL into the request line.
@@ -34,18 +34,20 @@ def check_target(method: bytes, target: bytes) -> None:
         )
 
 
-def build_request(
+@functools.lru_cache(maxsize=256)
+def request_head(
     method: bytes,
     target: bytes,
-    headers: Sequence[tuple[bytes, bytes]],
-    body: bytes,
-    defaults: Sequence[tuple[bytes, bytes]] = (),
-) -> bytes:
-    """Return the request head and body as one byte string.
+    headers: tuple[tuple[bytes, bytes], ...],
+    body_length: int,
+    defaults: tuple[tuple[bytes, bytes], ...] = (),
+) -> tuple[bytes, bool, bool]:
+    """Return the request head, and whether it asks to close and to upgrade.
 
     ``headers`` are sent in order after ``Host``; each of ``defaults`` is added unless the
     caller sent a field of that name (compared case-insensitively). ``Content-Length`` is
     added when content is sent, or when the method implies content (RFC 9110 §8.6).
+    Cached: a client sending the same request again skips validation and assembly.
     """
     if TOKEN.fullmatch(method) is None:
         raise InvalidParameterError(f"method is not a token: {method!r}")
@@ -58,10 +60,10 @@ def build_request(
             # RFC 9112 §6.2: a sender MUST NOT send both.
             raise InvalidParameterError("both Content-Length and Transfer-Encoding were given")
         lengths = set(get_all(headers, b"content-length"))
-        if lengths != {str(len(body)).encode()}:
+        if lengths != {str(body_length).encode()}:
             raise InvalidParameterError(
                 f"Content-Length {b', '.join(sorted(lengths)).decode('latin-1')} does not match "
-                f"the body of {len(body)} bytes"
+                f"the body of {body_length} bytes"
             )
     if len(get_all(headers, b"host")) > 1:
         raise InvalidParameterError("more than one Host header")
@@ -72,12 +74,13 @@ def build_request(
     if (
         b"content-length" not in present
         and b"transfer-encoding" not in present
-        and (body or method in _CONTENT_METHODS)
+        and (body_length or method in _CONTENT_METHODS)
     ):
-        fields.append((b"Content-Length", str(len(body)).encode()))
+        fields.append((b"Content-Length", str(body_length).encode()))
     fields += (field for field in missing if field[0].lower() != b"host")
     lines = [method, b" ", target, b" HTTP/1.1\r\n"]
     for name, value in fields:
         lines += (name, b": ", value, b"\r\n")
-    lines += (b"\r\n", body)
-    return b"".join(lines)
+    lines.append(b"\r\n")
+    close = b"close" in comma_list(get_all(headers, b"connection"))
+    return b"".join(lines), close, bool(get_all(headers, b"upgrade"))
