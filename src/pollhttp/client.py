@@ -540,11 +540,18 @@ class HTTPClient:
         if data:
             conn.receive_data(data)
             return True
+        self._peer_eof_or_error(conn, stream, err)
+        return err == Error.ERR_FILE_EOF or self._wait_readable(stream)
+
+    def _peer_eof_or_error(self, conn: ClientConnection, stream: StreamPeer, err: Error) -> None:
+        """After a read that brought nothing: pass on the end of stream, or raise the error."""
         if err == Error.ERR_FILE_EOF:
             conn.receive_data(b"")
-            return True
-        if err != Error.OK:
+        elif err != Error.OK:
             raise stream.get_last_error() or NetworkError("receive failed")
+
+    def _wait_readable(self, stream: StreamPeer) -> bool:
+        """In blocking mode, sleep until ``stream`` has data; False when not blocking."""
         return self._blocking and stream.wait(readable=True, timeout=self._block_timeout())
 
     def _receive_head(self) -> Error:
@@ -713,6 +720,21 @@ class HTTPClient:
                     budget -= len(event.data)
                 elif event is NEED_DATA:
                     assert self._peer is not None
+                    direct = conn.direct_body_bytes()
+                    if direct:
+                        # Body bytes as they come: handed on without a copy into the buffer.
+                        err, data = self._peer.get_partial_data(min(budget, direct))
+                        if data:
+                            pieces.append(conn.receive_body_bytes(data).data)
+                            budget -= len(data)
+                            continue
+                        self._peer_eof_or_error(conn, self._peer, err)
+                        if err == Error.ERR_FILE_EOF:
+                            continue
+                        if self._wait_readable(self._peer):
+                            continue
+                        self._body_waiting = True
+                        break
                     if not self._receive(conn, self._peer, budget):
                         self._body_waiting = True  # nothing more until the socket has data
                         break

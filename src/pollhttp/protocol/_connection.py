@@ -192,6 +192,33 @@ class ClientConnection:
         else:
             self._eof = True
 
+    def direct_body_bytes(self) -> int:
+        """How many of the next bytes received are body bytes as they are (0: parse them).
+
+        Inside a Content-Length body, a chunk's data or a body delimited by close, with
+        nothing buffered, a caller may read up to that many bytes and give them to
+        `receive_body_bytes`, which passes them on without copying them into the buffer.
+        """
+        if self.state is not ConnState.BODY or self._buf or self._eof:
+            return 0
+        if self._framing == _UNTIL_CLOSE:
+            return 1 << 62
+        if self._framing == _LENGTH or self._chunk_step == _CHUNK_DATA:
+            return self._remaining
+        return 0
+
+    def receive_body_bytes(self, data: bytes) -> Data:
+        """Take body bytes read after `direct_body_bytes` said so; returns them as `Data`."""
+        count = len(data)
+        if count > self.direct_body_bytes():
+            raise InvalidParameterError("more body bytes than direct_body_bytes() allowed")
+        if self._framing != _UNTIL_CLOSE:
+            self._remaining -= count
+            if self._framing == _CHUNKED and self._remaining == 0:
+                self._chunk_step = _CHUNK_END
+        self._received += count
+        return Data(data)
+
     @property
     def trailing_data(self) -> bytes:
         """Bytes received after the head of a 2xx to CONNECT or a 101: the tunnel's."""
@@ -218,6 +245,8 @@ class ClientConnection:
 
     def _read_head(self) -> Event | _NeedData:
         buf = self._buf
+        if not buf and not self._eof:
+            return NEED_DATA
         if self._scan_from == 0:
             # Tolerate empty lines before the status line, as RFC 9112 §2.2 asks of servers.
             while buf[:1] == b"\n" or buf[:2] == b"\r\n":
