@@ -62,6 +62,7 @@ __all__ = ["HTTPClient"]
 
 _METHOD_NAMES = tuple(m.name.removeprefix("METHOD_").encode() for m in Method)[:-1]
 _USER_AGENT = f"pollhttp/{__version__}".encode()
+_JOIN_LIMIT = 64 * 1024
 _NOT_IN_URL = re.compile(r"[\x00-\x20\x7f]")
 _READ_CHUNK_MIN, _READ_CHUNK_MAX = 256, 16 * 1024 * 1024
 # What poll() returns while the status stays where it is.
@@ -230,6 +231,7 @@ class HTTPClient:
         self._connect_errors: list[PollHTTPError] = []
         self._conn = ClientConnection(self.limits)
         self._outgoing = memoryview(b"")
+        self._outgoing_body = memoryview(b"")
         self._body_waiting = False
         self._clear_response()
 
@@ -506,9 +508,14 @@ class HTTPClient:
         return Error.OK
 
     def _poll_requesting(self) -> Error:
-        assert self._peer is not None
-        if self._outgoing and not self._send_pending(self._peer):
-            return Error.OK
+        peer = self._peer
+        assert peer is not None
+        if self._outgoing:
+            if not self._send_pending(peer):
+                return Error.OK
+            if self._blocking:
+                # The answer cannot be there yet: sleep first rather than read in vain.
+                peer.wait(readable=True)
         return self._receive_head()
 
     def _block_timeout(self) -> float | None:
@@ -520,7 +527,9 @@ class HTTPClient:
     def _send_pending(self, stream: StreamPeer) -> bool:
         """Write what the stream takes of the pending request; True once it is all sent."""
         out = self._outgoing
-        while out:
+        while out or self._outgoing_body:
+            if not out:  # the head is out: now the body, as it is
+                out, self._outgoing_body = self._outgoing_body, memoryview(b"")
             err, sent = stream.put_partial_data(out)
             if err != Error.OK:
                 raise stream.get_last_error() or NetworkError("send failed")
@@ -621,17 +630,19 @@ class HTTPClient:
                 raise InvalidParameterError(f"text that is not valid Unicode: {exc}") from exc
             if self._forwarding():
                 target = absolute_target("http", self._host_header or b"", target)
-            wire = self._conn.send_request(
-                _METHOD_NAMES[method],
-                target,
-                fields,
-                b"" if method == Method.METHOD_GET else content,
-                self._defaults(target),
+            if method == Method.METHOD_GET:
+                content = b""
+            head = self._conn.start_request(
+                _METHOD_NAMES[method], target, fields, len(content), self._defaults(target)
             )
         except InvalidParameterError as exc:
             self._last_error = exc
             return exc.code
-        self._outgoing = memoryview(wire)
+        # A small body goes out with the head in one write; a large one is sent as it is,
+        # after the head, never copied behind it.
+        small = len(content) < _JOIN_LIMIT
+        self._outgoing = memoryview(head + content if small else head)
+        self._outgoing_body = memoryview(b"" if small else content)
         self._clear_response()
         self._status = Status.STATUS_REQUESTING
         return Error.OK
@@ -881,7 +892,7 @@ class HTTPClient:
 
     def get_request_bytes_pending(self) -> int:
         """Bytes of the current request (head and body) not yet handed to the connection."""
-        return len(self._outgoing)
+        return len(self._outgoing) + len(self._outgoing_body)
 
     def get_status(self) -> Status:
         """The client's status; it changes only in calls on this client."""

@@ -171,17 +171,31 @@ class ClientConnection:
         defaults: Sequence[tuple[bytes, bytes]] = (),
     ) -> bytes:
         """Start a request cycle and return the bytes to send (head and body)."""
+        head = self.start_request(method, target, headers, len(body), defaults)
+        return head + body if body else head
+
+    def start_request(
+        self,
+        method: bytes,
+        target: bytes,
+        headers: Sequence[tuple[bytes, bytes]],
+        body_length: int,
+        defaults: Sequence[tuple[bytes, bytes]] = (),
+    ) -> bytes:
+        """Start a request cycle and return its head; the caller sends ``body_length`` bytes.
+
+        For large bodies: the body is sent as it is, never copied behind the head.
+        """
         if self.state is not ConnState.IDLE:
             raise InvalidParameterError(f"cannot send a request in state {self.state.value}")
         head, self._request_close, self._upgrade_requested = request_head(
-            method, target, tuple(headers), len(body), tuple(defaults)
+            method, target, tuple(headers), body_length, tuple(defaults)
         )
-        wire = head + body if body else head
         self._method = method
         self._informational = 0
         self._scan_from = 0
         self.state = ConnState.AWAIT_HEAD
-        return wire
+        return head
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -371,7 +385,8 @@ class ClientConnection:
             data = bytes(buf)
             buf.clear()
         else:
-            data = bytes(buf[:count])
+            with memoryview(buf) as view:  # one copy, not a bytearray slice and then bytes
+                data = bytes(view[:count])
             del buf[:count]
         self._received += count
         return Data(data)
