@@ -42,6 +42,7 @@ async def wait(obj: Waitable, timeout: float | None = None) -> bool:
     """
     interest = obj.get_wait_interest()
     if interest is None or interest.fd < 0:
+        await asyncio.sleep(0)  # still yield, so other tasks (and cancellation) can run
         return True
     due = obj.get_wait_timeout()
     limit = due if timeout is None else (timeout if due is None else min(timeout, due))
@@ -64,7 +65,10 @@ async def wait(obj: Waitable, timeout: float | None = None) -> bool:
         return False
     finally:
         if fd == wakeup_fd():
-            _wakeup_waiters.get(loop, set()).discard(future)
+            waiters = _wakeup_waiters.get(loop, set())
+            waiters.discard(future)
+            if not waiters and _wakeup_waiters.pop(loop, None) is not None:
+                loop.remove_reader(fd)
         else:
             loop.remove_reader(fd)
             loop.remove_writer(fd)

@@ -643,6 +643,7 @@ class HTTPClient:
         small = len(content) < _JOIN_LIMIT
         self._outgoing = memoryview(head + content if small else head)
         self._outgoing_body = memoryview(b"" if small else content)
+        self._body_waiting = False
         self._clear_response()
         self._status = Status.STATUS_REQUESTING
         return Error.OK
@@ -843,6 +844,8 @@ class HTTPClient:
                 return self._stream.wait(readable=not sending, writable=sending, timeout=timeout)
             if self._tcp is not None:
                 return self._tcp.wait(readable=False, writable=True, timeout=timeout)
+        if status is Status.STATUS_BODY and not self._body_waiting:
+            return True  # body bytes may already be parsed or buffered: read them first
         if status in (Status.STATUS_REQUESTING, Status.STATUS_BODY) and self._peer is not None:
             sending = bool(self._outgoing)
             return self._peer.wait(readable=not sending, writable=sending, timeout=timeout)
@@ -857,10 +860,12 @@ class HTTPClient:
         """
         status = self._status
         if status is Status.STATUS_RESOLVING and self._resolution is not None:
-            # The lookup's state is the truth; the shared wake-up descriptor only rings.
+            # The doorbell first, then the lookup's state: a lookup that ends in between
+            # rings a doorbell that is already there, so the ring is never missed.
+            doorbell = wakeup_fd()
             if self._resolution.get_status() != ResolverStatus.RESOLVER_STATUS_WAITING:
                 return READY_NOW
-            return Interest(wakeup_fd(), True, False)
+            return Interest(doorbell, True, False)
         stream: StreamPeer | None = None
         sending = bool(self._outgoing)
         if status is Status.STATUS_CONNECTING:

@@ -134,7 +134,10 @@ def _parse_url(url: str) -> _URL:
     """Split an http(s) URL; anything else is `InvalidParameterError` (Godot's ``parse_url``)."""
     if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
         raise InvalidParameterError(f"whitespace or control character in URL {url!r}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed "[" in the host
+        raise InvalidParameterError(f"invalid URL {url!r}: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise InvalidParameterError(f"invalid URL scheme in {url!r}: only http and https")
@@ -248,14 +251,16 @@ class _Transfer:
         self.retried = False
         self.cancelled = False
         self.lock = threading.Lock()
-        self.result: tuple[Result, int, list[str], bytes] | None = None
+        self.result: tuple[Result, int, list[str], bytearray] | None = None
         self.error: PollHTTPError | None = None
         self.code = 0
         self.response_headers: list[str] = []
         self.body_size = -1
         self.downloaded = 0
         self.decoded = 0
-        self.pieces: list[bytes] = []
+        # Grown as pieces arrive, and handed over as it is: completing a large download
+        # never copies the whole body in one poll().
+        self.body_buffer = bytearray()
         self.decoder: ContentDecoder | None = None
         self.undecoded = ""
         self.file: Any = None
@@ -272,7 +277,7 @@ class _Transfer:
         error: PollHTTPError | None = None,
         *,
         keep_response: bool = False,
-        body: bytes = b"",
+        body: bytearray | None = None,
     ) -> None:
         """Record the outcome once; clean up the connection and the download file."""
         if not self.record(result, error, keep_response=keep_response, body=body):
@@ -288,7 +293,7 @@ class _Transfer:
         error: PollHTTPError | None,
         *,
         keep_response: bool = False,
-        body: bytes = b"",
+        body: bytearray | None = None,
     ) -> bool:
         """Set the outcome unless one is set already (a worker and the caller may race)."""
         with self.lock:
@@ -296,7 +301,7 @@ class _Transfer:
                 return False
             kept = result == Result.RESULT_SUCCESS or keep_response
             headers = list(self.response_headers) if kept else []
-            self.result = (result, self.code if kept else 0, headers, body)
+            self.result = (result, self.code if kept else 0, headers, body or bytearray())
             self.error = error
             return True
 
@@ -320,13 +325,15 @@ class _Transfer:
                 part.unlink(missing_ok=True)
                 Path(owner._validator_path()).unlink(missing_ok=True)
         except OSError as exc:
+            if not owner.resume_download:
+                part.unlink(missing_ok=True)
             if success:
                 with self.lock:
                     self.result = (
                         Result.RESULT_DOWNLOAD_FILE_WRITE_ERROR,
                         self.code,
                         list(self.response_headers),
-                        b"",
+                        bytearray(),
                     )
                     self.error = DownloadFileError(f"cannot move the download into place: {exc}")
 
@@ -550,7 +557,7 @@ class _Transfer:
             raise RedirectError(f"control character in Location {location!r}")
         try:
             new = _parse_url(urljoin(self.url.text, location))
-        except InvalidParameterError as exc:
+        except (InvalidParameterError, ValueError) as exc:
             raise RedirectError(f"cannot follow Location {location!r}: {exc}") from exc
         method, body, headers = self.method, self.body, self.headers
         # RFC 9110 §15.4.4: 303 turns into GET (HEAD stays HEAD); historically so does POST
@@ -602,14 +609,14 @@ class _Transfer:
             except OSError as exc:
                 raise DownloadFileError(f"cannot write {self.owner.download_file}: {exc}") from exc
         else:
-            self.pieces.append(piece)
+            self.body_buffer += piece
 
     def _complete(self) -> None:
         if self.decoder is not None:
             for piece in self.decoder.finish():
                 self._keep(piece)
         self.finish(
-            Result.RESULT_SUCCESS, body=b"" if self.file is not None else b"".join(self.pieces)
+            Result.RESULT_SUCCESS, body=bytearray() if self.file is not None else self.body_buffer
         )
 
 
@@ -816,10 +823,7 @@ class HTTPRequest:
         return Error.OK
 
     def _take_client(self) -> HTTPClient:
-        if self._client is None:
-            self._client = HTTPClient(limits=self._limits, resolver=self._resolver)
-            self._client_key = None
-        client = self._client
+        client = self.get_http_client()
         client.set_read_chunk_size(self._download_chunk_size)
         return client
 
@@ -900,13 +904,15 @@ class HTTPRequest:
             return Error.ERR_UNCONFIGURED
         if not self._use_threads:
             transfer.advance(self.poll_time_budget, self.poll_byte_budget)
-        elif self.timeout > 0 and time.monotonic() - transfer.started >= self.timeout:
-            # Report at once; the worker sees the flag and closes its client itself.
-            transfer.cancelled = True
-            transfer.record(
-                Result.RESULT_TIMEOUT,
-                TransferTimeoutError(f"no complete response within {self.timeout:g} s"),
-            )
+        else:
+            transfer.news.clear()  # what the worker had to say is emitted below
+            if self.timeout > 0 and time.monotonic() - transfer.started >= self.timeout:
+                # Report at once; the worker sees the flag and closes its client itself.
+                transfer.cancelled = True
+                transfer.record(
+                    Result.RESULT_TIMEOUT,
+                    TransferTimeoutError(f"no complete response within {self.timeout:g} s"),
+                )
         self._emit_progress(transfer)
         if transfer.result is not None and self._transfer is transfer:
             self._deliver(transfer)
@@ -948,7 +954,8 @@ class HTTPRequest:
         if transfer.result is not None:
             return READY_NOW
         if self._use_threads:
-            return READY_NOW if transfer.news.is_set() else Interest(wakeup_fd(), True, False)
+            doorbell = wakeup_fd()  # before looking at the news, as for lookups
+            return READY_NOW if transfer.news.is_set() else Interest(doorbell, True, False)
         # While a request runs, a client with nothing to wait for is one the next step uses.
         return transfer.client.get_wait_interest() or READY_NOW
 
@@ -966,9 +973,24 @@ class HTTPRequest:
             )
             if limit > 0
         ]
+        if not self._use_threads:
+            client_left = transfer.client.get_wait_timeout()  # connect and TLS deadlines
+            if client_left is not None:
+                left.append(client_left)
         return max(0.0, min(left)) if left else None
 
     # -- reading the state -------------------------------------------------------------------
+
+    def get_http_client(self) -> HTTPClient:
+        """The HTTPClient underneath (made when first needed); for its settings and state.
+
+        Godot keeps it private. Useful for ``connect_timeout``, the response head while the
+        body is read, and statuses in traces; do not drive it while a request runs.
+        """
+        if self._client is None:
+            self._client = HTTPClient(limits=self._limits, resolver=self._resolver)
+            self._client_key = None
+        return self._client
 
     def get_http_client_status(self) -> Status:
         """The status of the HTTPClient underneath."""
@@ -1183,7 +1205,7 @@ class _OneCall:
         agent.accept_gzip = accept_gzip
         if tls_options is not None:
             agent.set_tls_options(tls_options)
-        self.outcome: tuple[Result, int, list[str], bytes] | None = None
+        self.outcome: tuple[Result, int, list[str], bytearray] | None = None
         agent.request_completed.connect(self._completed)
         if agent.request_raw(url, lines, verb, body) != Error.OK:
             agent.close()
@@ -1198,7 +1220,7 @@ class _OneCall:
         result, code, headers, content = self.outcome
         if result != Result.RESULT_SUCCESS:
             raise self.agent.get_last_error() or PollHTTPError(f"request failed: {result.name}")
-        return Response(code, Headers(headers), content, self.agent.get_final_url())
+        return Response(code, Headers(headers), bytes(content), self.agent.get_final_url())
 
 
 def request(

@@ -6,6 +6,9 @@ import contextlib
 import gc
 import gzip
 import importlib
+import mmap
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -413,9 +416,11 @@ def peak_rss_growth() -> Iterator[list[int]]:
 
 def test_peak_rss_probe_sees_a_large_allocation():
     """The instrument works: 64 MiB touched inside the block shows up."""
-    with peak_rss_growth() as growth:
-        block = b"\x01" * (64 * MiB)
-        del block
+    with peak_rss_growth() as growth, mmap.mmap(-1, 64 * MiB) as block:
+        # Fresh pages from the kernel, touched: the allocator cannot hand back pages that
+        # were already resident (glibc raises its mmap threshold after large frees).
+        for offset in range(0, len(block), 4096):
+            block[offset] = 1
     assert growth[0] > 60 * MiB
 
 
@@ -743,3 +748,50 @@ def test_body_size_of_five_gib(new_request):
         run.req.cancel_request()
         assert run.req.poll() == Error.ERR_UNCONFIGURED
     assert run.completions == []
+
+
+_BOMB_IN_A_FRESH_PROCESS = """
+import sys, threading, time
+sys.path.insert(0, {root!r})
+from tests.protocol.test_decoding import gzip_bomb
+from tests.support.servers import Read, ScriptedServer, Send, response
+from pollhttp import HTTPRequest, Result
+
+def kib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+bomb = gzip_bomb()
+server = ScriptedServer([[Read(), Send(response(headers=["Content-Encoding: gzip"], body=bomb))]])
+with server, HTTPRequest() as req:
+    req.body_size_limit = 10 * 1024 * 1024
+    done = []
+    req.request_completed.connect(lambda *a: done.append(a[0]))
+    open("/proc/self/clear_refs", "w").write("5")
+    before = kib("VmRSS")
+    req.request(f"http://127.0.0.1:{{server.port}}/")
+    deadline = time.monotonic() + 20
+    while not done and time.monotonic() < deadline:
+        req.poll()
+        req.wait(0.1)
+    print(done[0].name, kib("VmHWM") - before)
+"""
+
+
+def test_gzip_bomb_peak_rss_in_a_fresh_process():
+    """The same bomb measured in a new interpreter, where no earlier test's memory hides growth."""
+    if not Path("/proc/self/clear_refs").exists():
+        pytest.skip("needs Linux /proc/self/clear_refs")
+    root = str(Path(__file__).resolve().parents[2])
+    gzip_bomb()  # build (and cache) it here, outside the measured process's window
+    out = subprocess.run(
+        [sys.executable, "-c", _BOMB_IN_A_FRESH_PROCESS.format(root=root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=root,
+    ).stdout.split()
+    assert out[0] == "RESULT_BODY_SIZE_LIMIT_EXCEEDED"
+    assert int(out[1]) * KiB < 50 * MiB, f"peak RSS grew by {int(out[1]) / 1024:.1f} MiB"

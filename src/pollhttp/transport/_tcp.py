@@ -11,6 +11,7 @@ import socket
 import sys
 import time
 from enum import IntEnum
+from typing import Any
 
 from .._enums import Error
 from .._errors import ConnectError, InvalidParameterError, NetworkError
@@ -56,7 +57,7 @@ class StreamPeerTCP(StreamPeer):
         self._address: tuple[str, int] = ("", 0)
         self._sockaddr: tuple[object, ...] = ()
         self._deadline = 0.0
-        self._poller: select.poll | None = None
+        self._poller: Any = None  # a select.poll object (its type has no public name)
 
     def connect_to_host(self, host: str, port: int) -> Error:
         """Start connecting to an IP address (no name lookup); completes in ``poll()``."""
