@@ -220,6 +220,7 @@ class HTTPClient:
         self._tls: StreamPeerTLS | None = None
         self._tunnel: ClientConnection | None = None
         self._last_error: PollHTTPError | None = None
+        self._scratch = bytearray()
         self._reset()
 
     def _reset(self) -> None:
@@ -545,10 +546,14 @@ class HTTPClient:
 
     def _receive(self, conn: ClientConnection, stream: StreamPeer, nbytes: int) -> bool:
         """Move up to ``nbytes`` from ``stream`` into ``conn``; False if nothing came."""
-        err, data = stream.get_partial_data(nbytes)
-        if data:
-            conn.receive_data(data)
-            return True
+        if len(self._scratch) < nbytes:
+            # One reused buffer: a fresh large bytes object per read costs page faults.
+            self._scratch = bytearray(nbytes)
+        with memoryview(self._scratch) as view:
+            err, count = stream.get_partial_data_into(view[:nbytes])
+            if count:
+                conn.receive_data(view[:count])
+                return True
         self._peer_eof_or_error(conn, stream, err)
         return err == Error.ERR_FILE_EOF or self._wait_readable(stream)
 

@@ -199,7 +199,7 @@ class ClientConnection:
 
     # -- receiving -----------------------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes read from the peer; ``b""`` means the peer closed its side."""
         if data:
             self._buf += data

@@ -75,6 +75,15 @@ class StreamPeer(ABC):
         """Bytes that can be read without waiting (0 when unknown)."""
         return 0
 
+    def get_partial_data_into(self, buffer: memoryview) -> tuple[Error, int]:
+        """Like ``get_partial_data``, into ``buffer``; returns how many bytes were read.
+
+        Not in Godot. Lets a reader reuse one buffer instead of allocating one per read.
+        """
+        err, data = self.get_partial_data(len(buffer))
+        buffer[: len(data)] = data
+        return err, len(data)
+
     def poll(self) -> Error:
         """Advance internal work and report the peer's health.
 

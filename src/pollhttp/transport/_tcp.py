@@ -221,6 +221,25 @@ class StreamPeerTCP(StreamPeer):
         self._drop(self.STATUS_NONE)
         return Error.ERR_FILE_EOF, b""
 
+    def get_partial_data_into(self, buffer: memoryview) -> tuple[Error, int]:
+        """``recv_into`` a caller's buffer: no allocation per read."""
+        sock = self._sock
+        if sock is None or self._status != self.STATUS_CONNECTED:
+            return (Error.ERR_FILE_EOF if self._status == self.STATUS_NONE else Error.FAILED), 0
+        if not buffer:
+            return Error.OK, 0
+        try:
+            count = sock.recv_into(buffer)
+        except (BlockingIOError, InterruptedError):
+            return Error.OK, 0
+        except OSError as exc:
+            return self._broken(network_error(exc, "receive failed")), 0
+        if count:
+            return Error.OK, count
+        self._last_error = NetworkError("connection closed by the peer")
+        self._drop(self.STATUS_NONE)
+        return Error.ERR_FILE_EOF, 0
+
     def put_partial_data(self, data: bytes | memoryview) -> tuple[Error, int]:
         """Send what the kernel takes now; ``(OK, 0)`` when its buffer is full."""
         sock = self._sock
