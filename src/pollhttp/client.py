@@ -90,13 +90,17 @@ def _prepare(url: str, headers: tuple[str, ...]) -> tuple[bytes, tuple[tuple[byt
 
     Cached, because games and tools send the same requests again and again.
     """
+    return encode_target(url), tuple(split_request_header(header) for header in headers)
+
+
+def encode_target(url: str) -> bytes:
+    """A request target as sent: no whitespace or controls, no fragment, ASCII only."""
     if _NOT_IN_URL.search(url):
         raise InvalidParameterError(f"whitespace or control character in URL {url!r}")
     # The fragment is for the user agent alone (RFC 9110 §4.2.5); non-ASCII is sent
     # percent-encoded as UTF-8 (RFC 3986 §2.5).
     url = url.split("#", 1)[0]
-    target = url.encode("ascii") if url.isascii() else quote(url, safe=url).encode("ascii")
-    return target, tuple(split_request_header(header) for header in headers)
+    return url.encode("ascii") if url.isascii() else quote(url, safe=url).encode("ascii")
 
 
 def _field_strings(fields: _Headers) -> list[str]:
@@ -581,12 +585,25 @@ class HTTPClient:
             elif isinstance(event, Response):
                 self._response = event
                 if conn.state is ConnState.TUNNEL:
-                    self._status = Status.STATUS_CONNECTED
+                    self._enter_tunnel(conn)
                 elif event.content_length == 0:
                     self._end_of_message(conn.next_event(0))
                 else:
                     self._status = Status.STATUS_BODY
                 return Error.OK
+
+    def _enter_tunnel(self, conn: ClientConnection) -> None:
+        """After a 2xx to CONNECT or a 101, the connection carries the new protocol.
+
+        Bytes that came with the head belong to it and are read first; the status is
+        CONNECTED, and a new request() goes through the tunnel (over CONNECT, that is
+        HTTP to the target). Godot drops those bytes.
+        """
+        assert self._peer is not None
+        if conn.trailing_data:
+            self._peer = PrefixedStreamPeer(self._peer, conn.trailing_data)
+        self._conn = ClientConnection(self.limits)
+        self._status = Status.STATUS_CONNECTED
 
     def _end_of_message(self, event: object) -> None:
         """Finish a response: CONNECTED to reuse the connection, else close it."""

@@ -39,7 +39,7 @@ from ._errors import (
     TooManyRedirectsError,
     TransferTimeoutError,
 )
-from .client import HTTPClient
+from .client import HTTPClient, encode_target
 from .protocol import Limits, split_request_header
 from .protocol._decoding import (
     ContentDecoder,
@@ -47,7 +47,7 @@ from .protocol._decoding import (
     parse_codings,
     unsupported_codings,
 )
-from .protocol._headers import check_request_field
+from .protocol._writers import request_head
 from .transport import (
     READY_NOW,
     Interest,
@@ -284,8 +284,9 @@ class _Transfer:
             return
         success = result == Result.RESULT_SUCCESS
         self._close_file(success)
-        if not success or self.client.get_status() != Status.STATUS_CONNECTED:
-            self.client.close()
+        switched = self.code == 101 or self.method == Method.METHOD_CONNECT
+        if not success or switched or self.client.get_status() != Status.STATUS_CONNECTED:
+            self.client.close()  # after a 101 the connection no longer speaks HTTP
 
     def record(
         self,
@@ -612,7 +613,7 @@ class _Transfer:
             self.body_buffer += piece
 
     def _complete(self) -> None:
-        if self.decoder is not None:
+        if self.decoder is not None and self.downloaded:  # an empty body has no stream to end
             for piece in self.decoder.finish():
                 self._keep(piece)
         self.finish(
@@ -805,8 +806,11 @@ class HTTPRequest:
                 raise InvalidParameterError(f"invalid method {method!r}")
             parsed = _parse_url(url)
             headers = list(custom_headers)
-            for header in headers:
-                check_request_field(*split_request_header(header))
+            fields = tuple(split_request_header(header) for header in headers)
+            # The same checks the connection makes when it sends: refused now, not later.
+            verb = Method(method).name.removeprefix("METHOD_").encode()
+            length = 0 if method == Method.METHOD_GET else len(request_data_raw)
+            request_head(verb, encode_target(parsed.target), fields, length)
         except (InvalidParameterError, UnicodeError) as exc:
             self._last_error = (
                 exc if isinstance(exc, InvalidParameterError) else InvalidParameterError(str(exc))

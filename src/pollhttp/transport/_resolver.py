@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 from collections.abc import Callable
@@ -104,6 +105,7 @@ def resolve_in_thread(host: str, port: int) -> Resolution:
     return resolution
 
 
+_ZONE = re.compile(r"[A-Za-z0-9._~-]+")
 _HOST_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -114,10 +116,14 @@ def parse_host(host: str) -> tuple[str, bytes, bool]:
     names are checked and IDNA-encoded.
     """
     bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    address, _, zone = bare.partition("%")
     try:
-        ip = ipaddress.ip_address(bare.split("%", 1)[0])
+        ip = ipaddress.ip_address(address)
     except ValueError:
         ip = None
+    if ip is not None and zone and (ip.version != 6 or not _ZONE.fullmatch(zone)):
+        # A zone (RFC 6874) names an interface of an IPv6 address, nothing else.
+        raise InvalidParameterError(f"invalid zone in IP address {host!r}")
     if ip is not None:
         return bare, (f"[{bare}]" if ip.version == 6 else bare).encode(), True
     if not host or any(ch in "/:@?#[] \t\r\n\0\\" for ch in host):
