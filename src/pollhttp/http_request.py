@@ -42,6 +42,7 @@ from ._errors import (
 from .client import HTTPClient, encode_target
 from .protocol import Limits, split_request_header
 from .protocol._decoding import (
+    MAX_CODINGS,
     ContentDecoder,
     accept_encoding,
     parse_codings,
@@ -185,8 +186,6 @@ _CONTENT_HEADERS = frozenset(
 )
 # Dropped when a redirect leaves the origin or downgrades to http (ecosystem.md §3.3 32-33).
 _CREDENTIAL_HEADERS = frozenset(("authorization", "cookie", "proxy-authorization"))
-# A redirect's body is read and dropped, to reuse the connection, only up to this size.
-_DRAIN_LIMIT = 64 * 1024
 _FAILED_STATUS = {
     Status.STATUS_CANT_RESOLVE: Result.RESULT_CANT_RESOLVE,
     Status.STATUS_CANT_CONNECT: Result.RESULT_CANT_CONNECT,
@@ -202,9 +201,6 @@ _KEEPS_RESPONSE = (
     ContentDecodingError,
     TooManyRedirectsError,
 )
-# How often one (method, URL) may come up in a redirect chain: once more than the first
-# time, for login flows that bounce through a page that sets a cookie.
-_MAX_VISITS = 2
 
 
 def _header_name(header: str) -> str:
@@ -522,7 +518,9 @@ class _Transfer:
         codings = parse_codings([v for n, v in self._fields() if n == "content-encoding"])
         if codings and has_body:
             if owner.accept_gzip and not unsupported_codings(codings):
-                self.decoder = ContentDecoder(codings, owner.download_chunk_size)
+                self.decoder = ContentDecoder(
+                    codings, owner.download_chunk_size, owner.max_content_codings
+                )
             else:
                 # Not asked for, or unknown: the body is passed on as it came, and says so.
                 self.undecoded = ", ".join(codings)
@@ -572,7 +570,7 @@ class _Transfer:
         if new.origin != self.url.origin or downgrade:
             headers = [h for h in headers if _header_name(h) not in _CREDENTIAL_HEADERS]
         visits = self.visited.get((method, new.text), 0) + 1
-        if visits > _MAX_VISITS:
+        if visits > owner.max_redirect_visits:
             raise TooManyRedirectsError(f"redirect loop at {new.text}")
         self.visited[(method, new.text)] = visits
         if new.origin == self.url.origin and not new.credentials:
@@ -582,7 +580,7 @@ class _Transfer:
         self.redirects += 1
         self.retried = False
         client = self.client
-        small = 0 <= client.get_response_body_length() <= _DRAIN_LIMIT
+        small = 0 <= client.get_response_body_length() <= owner.redirect_drain_limit
         if (
             client.get_status() == Status.STATUS_BODY
             and small
@@ -695,6 +693,14 @@ class HTTPRequest:
         self.stall_timeout = 0.0
         #: Keep a failed download's partial file and resume it with Range next time.
         self.resume_download = False
+        #: Longest chain of content codings decoded (urllib3 CVE-2025-66418).
+        self.max_content_codings = MAX_CODINGS
+        #: How often one (method, URL) may come up in a redirect chain before it is a loop:
+        #: twice, for login flows that bounce through a page that sets a cookie.
+        self.max_redirect_visits = 2
+        #: A redirect's body up to this size is read and dropped to reuse the connection;
+        #: a larger or unknown one closes it instead (never decoded).
+        self.redirect_drain_limit = 64 * 1024
         #: Most time and body bytes one ``poll()`` spends before returning.
         self.poll_time_budget = 0.004
         self.poll_byte_budget = 8 * 1024 * 1024

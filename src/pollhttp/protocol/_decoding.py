@@ -33,7 +33,7 @@ __all__ = [
     "unsupported_codings",
 ]
 
-#: Longest chain of codings accepted (urllib3 CVE-2025-66418, curl CVE-2023-23916).
+#: Longest chain of codings accepted by default (urllib3 CVE-2025-66418, curl CVE-2023-23916).
 MAX_CODINGS = 5
 _GZIP_MAGIC = b"\x1f\x8b"
 # zstandard's streaming decoder has no output limit: input goes in slices this small, so
@@ -179,9 +179,11 @@ def _split(piece: bytes, size: int) -> Iterator[bytes]:
 class ContentDecoder:
     """Undo a chain of content codings; every piece out is at most ``max_piece`` bytes."""
 
-    def __init__(self, codings: Sequence[str], max_piece: int) -> None:
-        if len(codings) > MAX_CODINGS:
-            raise ContentDecodingError(f"more than {MAX_CODINGS} content codings")
+    def __init__(
+        self, codings: Sequence[str], max_piece: int, max_codings: int = MAX_CODINGS
+    ) -> None:
+        if len(codings) > max_codings:
+            raise ContentDecodingError(f"more than {max_codings} content codings")
         unknown = unsupported_codings(codings)
         if unknown:
             raise ContentDecodingError(f"unsupported content coding {unknown[0]!r}")
