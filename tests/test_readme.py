@@ -117,7 +117,7 @@ DOC_BLOCKS = [
 
 def test_the_docs_have_python_examples():
     names = {param.id.rsplit("-", 1)[0] for param in DOC_BLOCKS}
-    assert {"tls.md", "proxies.md", "game-loop.md", "porting.md"} <= names
+    assert {"tls.md", "proxies.md", "game-loop.md", "porting.md", "asyncio.md"} <= names
 
 
 @pytest.mark.parametrize("block", DOC_BLOCKS)
