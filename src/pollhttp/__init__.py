@@ -1,5 +1,8 @@
 """pollhttp: Godot's HTTPClient for Python, a non-blocking HTTP/1.1 client driven by poll()."""
 
+import importlib
+from typing import TYPE_CHECKING
+
 from ._enums import Error, Method, ResponseCode, Status
 from ._errors import (
     ConnectError,
@@ -21,7 +24,6 @@ from ._errors import (
 )
 from ._version import __version__
 from .client import HTTPClient
-from .http_request import Headers, HTTPRequest, Response, Result, Signal, get, post, request
 from .protocol import Limits
 from .transport import (
     READY_NOW,
@@ -34,7 +36,31 @@ from .transport import (
     TLSOptions,
     X509Certificate,
 )
-from .waiter import wait
+
+if TYPE_CHECKING:
+    from .http_request import Headers, HTTPRequest, Response, Result, Signal, get, post, request
+    from .waiter import wait
+
+# HTTPRequest, the one-call API and the waiter load on first use: a program that only
+# drives HTTPClient does not pay for them at import time (issue 8: import no slower than
+# urllib3).
+_LAZY = {
+    **dict.fromkeys(
+        ("Headers", "HTTPRequest", "Response", "Result", "Signal", "get", "post", "request"),
+        "http_request",
+    ),
+    "wait": "waiter",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pollhttp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "READY_NOW",

@@ -13,13 +13,11 @@ import json as _json
 import os
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from http.cookiejar import CookieJar
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ._enums import Error, Method, Status
@@ -60,6 +58,9 @@ from .transport import (
     parse_proxy,
     wakeup_fd,
 )
+
+if TYPE_CHECKING:
+    from http.cookiejar import CookieJar
 
 __all__ = ["HTTPRequest", "Headers", "Response", "Result", "Signal", "get", "post", "request"]
 
@@ -205,6 +206,13 @@ _KEEPS_RESPONSE = (
 
 def _header_name(header: str) -> str:
     return header.partition(":")[0].strip().lower()
+
+
+def _cookie_request(url: str) -> Any:
+    """What ``CookieJar`` reads a request from; imported only when cookies are in use."""
+    import urllib.request  # noqa: PLC0415 - 10 ms of import time that most programs never need
+
+    return urllib.request.Request(url)
 
 
 class _CookieResponse:
@@ -471,7 +479,7 @@ class _Transfer:
         names = {_header_name(h) for h in headers}
         jar = self.owner.cookie_jar
         if jar is not None:
-            request = urllib.request.Request(self.url.text)
+            request = _cookie_request(self.url.text)
             jar.add_cookie_header(request)
             cookie = request.get_header("Cookie")
             if cookie and "cookie" not in names:
@@ -508,7 +516,7 @@ class _Transfer:
         if owner.cookie_jar is not None:
             owner.cookie_jar.extract_cookies(
                 _CookieResponse(self.response_headers),  # type: ignore[arg-type]
-                urllib.request.Request(self.url.text),
+                _cookie_request(self.url.text),
             )
         if self.code in _REDIRECTS and owner.max_redirects != 0 and self._location() is not None:
             self._redirect()

@@ -13,7 +13,6 @@ import contextlib
 import select
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from pollhttp import (
 
 from ..support.proxies import ProxyConnection, RawProxy
 from ..support.servers import Read as PlainRead
-from ..support.servers import ScriptedServer, response
+from ..support.servers import ScriptedServer, ThreadedListener, response
 from ..support.servers import Send as PlainSend
 from ..support.tls import Read, Send, TLSServer, ca_certificate, server_context
 from .harness import complete, make_request
@@ -93,7 +92,7 @@ def tls_origin(leaf: trustme.LeafCert) -> TLSServer:
 # -- a proxy that speaks TLS to its clients (case 43) ---------------------------------------------
 
 
-class TLSProxy:
+class TLSProxy(ThreadedListener):
     """A CONNECT proxy on 127.0.0.1 that speaks TLS (stdlib ``ssl``) to its clients.
 
     Each connection: TLS handshake, read the CONNECT head (recorded in ``heads``), answer
@@ -102,44 +101,14 @@ class TLSProxy:
     """
 
     def __init__(self, context: ssl.SSLContext, origin_port: int, reply: bytes = ESTABLISHED):
+        super().__init__()
         self.context = context
         self.origin_port = origin_port
         self.reply = reply
         self.heads: list[bytes] = []
         self.handshake_errors: list[str] = []
-        self.connections = 0
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.01)
-        self.port: int = self._listener.getsockname()[1]
-        self._threads: list[threading.Thread] = []
-        self._accepter = threading.Thread(target=self._accept, daemon=True)
 
-    def __enter__(self) -> TLSProxy:
-        self._accepter.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._accepter.join(5)
-        for thread in self._threads:
-            thread.join(5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, sock: socket.socket) -> None:
+    def handle(self, sock: socket.socket, index: int) -> None:
         sock.settimeout(5.0)
         try:
             try:

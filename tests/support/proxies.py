@@ -22,12 +22,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+
+from .servers import ThreadedListener
 
 TINYPROXY_PATHS = ("/usr/bin/tinyproxy", "/usr/sbin/tinyproxy", "/usr/local/bin/tinyproxy")
 
@@ -375,7 +376,7 @@ class ProxyConnection:
                         target.setblocking(False)
 
 
-class RawProxy:
+class RawProxy(ThreadedListener):
     """A raw-socket proxy on ``host`` (127.0.0.1) and a free port; a context manager.
 
     ``handler(conn)`` runs on its own thread for each connection; the connection is closed
@@ -387,46 +388,15 @@ class RawProxy:
     def __init__(
         self, handler: Callable[[ProxyConnection], object], host: str = "127.0.0.1"
     ) -> None:
+        super().__init__(host)
+        self.stopping = self._stop
         self.handler = handler
-        self.host = host
-        self.connections = 0
         self.heads: list[bytes] = []
         self.after_head: list[bytes] = []
         self.upstream: list[bytearray] = []
         self.errors: list[str] = []
-        self.stopping = threading.Event()
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._listener = socket.create_server((host, 0), family=family)
-        self._listener.settimeout(0.01)
-        self.port: int = self._listener.getsockname()[1]
-        self._threads: list[threading.Thread] = []
-        self._accepter = threading.Thread(target=self._accept, daemon=True)
 
-    def __enter__(self) -> RawProxy:
-        self._accepter.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self._accepter.join(5)
-        for thread in self._threads:
-            thread.join(5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, sock: socket.socket) -> None:
+    def handle(self, sock: socket.socket, index: int) -> None:
         try:
             self.handler(ProxyConnection(self, sock))
         except Exception as exc:  # reported to the test through ``errors``

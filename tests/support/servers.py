@@ -18,7 +18,8 @@ import struct
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 
@@ -113,28 +114,28 @@ def _send_all(conn: socket.socket, data: bytes, stop: threading.Event) -> None:
             continue
 
 
-@dataclass
-class ScriptedServer:
-    """A listening socket that plays ``scripts[i]`` on the i-th connection (the last repeats).
+_L = TypeVar("_L", bound="ThreadedListener")
 
-    It listens on ``host`` (127.0.0.1, or ::1 for IPv6 tests) and a free port.
+
+class ThreadedListener:
+    """A listening socket on ``host`` and a free port; each connection gets its own thread.
+
+    Subclasses implement ``handle(conn, index)`` (``index`` counts connections from 0) and
+    watch ``self._stop``, which is set when the ``with`` block ends.
     """
 
-    scripts: Sequence[Sequence[Step]]
-    host: str = "127.0.0.1"
-    requests: list[bytes] = field(default_factory=list)
-    connections: int = 0
-
-    def __post_init__(self) -> None:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        self._listener = socket.create_server((self.host, 0), family=family)
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.connections = 0
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server((host, 0), family=family)
         self._listener.settimeout(0.01)
         self.port: int = self._listener.getsockname()[1]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._accepter = threading.Thread(target=self._accept, daemon=True)
 
-    def __enter__(self) -> ScriptedServer:
+    def __enter__(self: _L) -> _L:
         self._accepter.start()
         return self
 
@@ -153,11 +154,29 @@ class ScriptedServer:
                 continue
             except OSError:
                 return
-            script = self.scripts[min(self.connections, len(self.scripts) - 1)]
+            index = self.connections
             self.connections += 1
-            thread = threading.Thread(target=self._play, args=(conn, script), daemon=True)
+            thread = threading.Thread(target=self.handle, args=(conn, index), daemon=True)
             self._threads.append(thread)
             thread.start()
+
+    def handle(self, conn: socket.socket, index: int) -> None:
+        raise NotImplementedError
+
+
+class ScriptedServer(ThreadedListener):
+    """A listening socket that plays ``scripts[i]`` on the i-th connection (the last repeats).
+
+    It listens on ``host`` (127.0.0.1, or ::1 for IPv6 tests) and a free port.
+    """
+
+    def __init__(self, scripts: Sequence[Sequence[Step]], host: str = "127.0.0.1") -> None:
+        super().__init__(host)
+        self.scripts = scripts
+        self.requests: list[bytes] = []
+
+    def handle(self, conn: socket.socket, index: int) -> None:
+        self._play(conn, self.scripts[min(index, len(self.scripts) - 1)])
 
     def _play(self, conn: socket.socket, script: Sequence[Step]) -> None:
         pending = bytearray()

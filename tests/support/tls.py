@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from pollhttp import CryptoKey, Error, NetworkError, StreamPeer, X509Certificate
 from pollhttp.transport import network_error
 
+from .servers import ThreadedListener
+
 # -- certificates and keys -------------------------------------------------------------------
 
 
@@ -371,7 +373,7 @@ class _Connection:
         return request
 
 
-class TLSServer:
+class TLSServer(ThreadedListener):
     """A threaded server on 127.0.0.1 that plays ``scripts[i]`` on the i-th connection.
 
     With a ``context`` every connection starts with a server-side TLS handshake (stdlib
@@ -388,9 +390,9 @@ class TLSServer:
     def __init__(
         self, scripts: Sequence[Sequence[Step]], context: ssl.SSLContext | None = None
     ) -> None:
+        super().__init__()
         self.scripts = scripts
         self.context = context
-        self.connections = 0
         self.requests: list[bytes] = []
         self.server_names: list[str | None] = []
         self.peer_certs: list[dict[str, object]] = []
@@ -399,40 +401,12 @@ class TLSServer:
         self.handshakes = 0
         if context is not None:
             context.sni_callback = self._on_sni
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.01)
-        self.port: int = self._listener.getsockname()[1]
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._accepter = threading.Thread(target=self._accept, daemon=True)
 
     def _on_sni(self, _sslobj: object, name: str | None, _context: ssl.SSLContext) -> None:
         self.server_names.append(name)
 
-    def __enter__(self) -> TLSServer:
-        self._accepter.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._accepter.join(5)
-        for thread in self._threads:
-            thread.join(5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            script = self.scripts[min(self.connections, len(self.scripts) - 1)]
-            self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(sock, script), daemon=True)
-            self._threads.append(thread)
-            thread.start()
+    def handle(self, conn: socket.socket, index: int) -> None:
+        self._serve(conn, self.scripts[min(index, len(self.scripts) - 1)])
 
     def _serve(self, sock: socket.socket, script: Sequence[Step]) -> None:
         sock.settimeout(0.02)
