@@ -103,6 +103,13 @@ def encode_target(url: str) -> bytes:
     return url.encode("ascii") if url.isascii() else quote(url, safe=url).encode("ascii")
 
 
+@functools.lru_cache(maxsize=64)
+def _default_fields(host: bytes, proxy_auth: bytes | None) -> tuple[tuple[bytes, bytes], ...]:
+    """The fields added unless the caller sent them (the same tuple for every request)."""
+    fields = ((b"Host", host), (b"User-Agent", _USER_AGENT), (b"Accept", b"*/*"))
+    return (*fields, (b"Proxy-Authorization", proxy_auth)) if proxy_auth else fields
+
+
 def _field_strings(fields: _Headers) -> list[str]:
     return [f"{_decode(name)}: {_decode(value)}" for name, value in fields]
 
@@ -674,16 +681,14 @@ class HTTPClient:
         """Plain HTTP through a forward proxy: absolute-form targets (RFC 9112 §3.2.2)."""
         return self._proxy is not None and self._tls_options is None
 
-    def _defaults(self, target: bytes) -> list[tuple[bytes, bytes]]:
+    def _defaults(self, target: bytes) -> tuple[tuple[bytes, bytes], ...]:
         host = self._host_header
         if host is None:
             # A connection given with set_connection(): take the authority from an
             # absolute target, else send an empty Host (RFC 9112 §3.2).
             host = target.split(b"/")[2] if b"://" in target else b""
-        fields = [(b"Host", host), (b"User-Agent", _USER_AGENT), (b"Accept", b"*/*")]
-        if self._forwarding() and self._proxy is not None and self._proxy.authorization:
-            fields.append((b"Proxy-Authorization", self._proxy.authorization))
-        return fields
+        proxy = self._proxy if self._forwarding() else None
+        return _default_fields(host, proxy.authorization if proxy is not None else None)
 
     # -- proxies -----------------------------------------------------------------------------
 

@@ -127,7 +127,6 @@ _OTHER_VERSION = re.compile(rb"HTTP/([0-9.]+) ")
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?\r\n")
 _DIGITS = re.compile(rb"[0-9]{1,19}")
 
-_FRAMING_FIELDS = frozenset((b"transfer-encoding", b"content-length", b"connection"))
 _NOT_REUSABLE = (ConnState.MUST_CLOSE, ConnState.TUNNEL, ConnState.ERROR)
 # Body framing, chosen once per response (RFC 9112 §6.3).
 _NO_BODY, _LENGTH, _CHUNKED, _UNTIL_CLOSE = range(4)
@@ -261,7 +260,7 @@ class ClientConnection:
         buf = self._buf
         if not buf and not self._eof:
             return NEED_DATA
-        if self._scan_from == 0:
+        if self._scan_from == 0 and buf and buf[0] in b"\r\n":
             # Tolerate empty lines before the status line, as RFC 9112 §2.2 asks of servers.
             while buf[:1] == b"\n" or buf[:2] == b"\r\n":
                 del buf[: 1 if buf[0] == 0x0A else 2]
@@ -278,7 +277,8 @@ class ClientConnection:
                 raise NoResponseError("server closed the connection without sending a response")
             self._scan_from = max(0, len(buf) - 2)
             return NEED_DATA
-        block = bytes(buf[: m.start() + 1])
+        with memoryview(buf) as view:
+            block = bytes(view[: m.start() + 1])
         del buf[: m.end()]
         self._scan_from = 0
         check_field_block(block)
@@ -313,14 +313,20 @@ class ClientConnection:
             self._framing = _NO_BODY
             return Response(code, reason, version, headers, 0, False)
         # One pass over the fields for the three that decide framing and persistence.
-        framing_fields: dict[bytes, list[bytes]] = {}
+        codings: list[bytes] = []
+        lengths: list[bytes] = []
+        connection: list[bytes] = []
         for name, value in headers:
             key = name.lower()
-            if key in _FRAMING_FIELDS:
-                framing_fields.setdefault(key, []).append(value)
-        transfer = comma_list(framing_fields.get(b"transfer-encoding", ()))
-        length = self._content_length(framing_fields.get(b"content-length", []))
-        tokens = comma_list(framing_fields.get(b"connection", ()))
+            if key == b"content-length":
+                lengths.append(value)
+            elif key == b"connection":
+                connection.append(value)
+            elif key == b"transfer-encoding":
+                codings.append(value)
+        transfer = comma_list(codings) if codings else codings
+        length = self._content_length(lengths)
+        tokens = comma_list(connection)
         # RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
         keep = b"close" not in tokens and (version == b"1.1" or b"keep-alive" in tokens)
         if transfer:

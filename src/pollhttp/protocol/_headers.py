@@ -60,6 +60,9 @@ def get_all(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
 
 def comma_list(values: Iterable[bytes]) -> list[bytes]:
     """Split list-valued fields into lower-case elements, dropping empty ones (RFC 9110 §5.6.1)."""
+    if isinstance(values, list) and len(values) == 1 and b"," not in values[0]:
+        item = values[0].strip(_OWS).lower()  # the usual case: one field, one element
+        return [item] if item else []
     items: list[bytes] = []
     for value in values:
         items.extend(item.strip(_OWS).lower() for item in value.split(b","))
