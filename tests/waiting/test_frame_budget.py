@@ -16,9 +16,12 @@ from .conftest import COUNT, Download, report
 
 pytestmark = pytest.mark.nginx
 
-#: The most one poll() may take: the 4 ms default budget, one step past it, and room for a
-#: loaded 2-core machine. A frame at 60 fps is 16.7 ms.
-MAX_POLL = 0.025
+#: A bound that only a broken budget can cross: the 4 ms default budget plus one step is a few
+#: milliseconds, while doing a whole transfer (or assembling a whole body) in one poll() took
+#: 170 ms to 1 s here. Wide, because a shared 2-core CI machine can pause any process for tens
+#: of milliseconds; the measured durations are reported, not asserted tightly (the benchmark
+#: benchmarks/poll_latency.py measures them).
+MAX_POLL = 0.15
 FRAME = 1 / 60
 
 
