@@ -421,7 +421,8 @@ def test_silent_server_times_out_without_blocking_poll(client, ca):
         assert result == Error.ERR_CANT_CONNECT
     assert client.get_status() == Status.STATUS_TLS_HANDSHAKE_ERROR
     assert calls > 10
-    assert longest < 0.05, f"a poll() took {longest * 1000:.1f} ms"
+    # Blocking on the silent server would take the whole 0.5 s connect_timeout.
+    assert longest < 0.2, f"a poll() took {longest * 1000:.1f} ms"
     assert 0.45 <= elapsed < 3.0, elapsed
     error = client.get_last_error()
     assert isinstance(error, TLSHandshakeError)
