@@ -666,7 +666,10 @@ class StreamPeerTLS(StreamPeer):
         """Wait on the stream below; ciphertext still to send means waiting to write."""
         if self.has_pending_output():
             writable = True
-        return super().wait(readable=readable, writable=writable, timeout=timeout)
+        if self._stream is None:
+            return False
+        # The stream's own wait: a TCP peer keeps one poller instead of a selector per call.
+        return self._stream.wait(readable=readable, writable=writable, timeout=timeout)
 
     def disconnect_from_stream(self) -> None:
         """Send close_notify (best effort, never waiting) and close the stream below."""
