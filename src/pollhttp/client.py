@@ -736,6 +736,17 @@ class HTTPClient:
         except InvalidParameterError as exc:
             self._last_error = exc
 
+    def use_proxy(self, proxy: Proxy | None, *, for_https: bool) -> None:
+        """Set the proxy for https (or http) origins from a parsed `Proxy`; None unsets.
+
+        For proxies already parsed, e.g. by ``environment_proxy()``; applies from the next
+        ``connect_to_host()``.
+        """
+        if for_https:
+            self._https_proxy = proxy
+        else:
+            self._http_proxy = proxy
+
     # -- reading the response ----------------------------------------------------------------
 
     def read_response_body_chunk(self) -> bytes:

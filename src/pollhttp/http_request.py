@@ -461,10 +461,7 @@ class _Transfer:
         tls = owner._tls_options if self.url.scheme == "https" else None
         proxy = key[-1]
         assert proxy is None or isinstance(proxy, Proxy)
-        if self.url.scheme == "https":
-            client._https_proxy = proxy
-        else:
-            client._http_proxy = proxy
+        client.use_proxy(proxy, for_https=self.url.scheme == "https")
         err = client.connect_to_host(self.url.host, self.url.port, tls)
         owner._client_key = key
         self.fresh = True
