@@ -11,7 +11,14 @@ import pytest
 from pollhttp import Error, HTTPClient, Status, StreamPeerTCP
 
 from ..support.nginx import PatternChecker, query
-from ..support.polling import connect, fetch, poll_until, poll_while_waiting, read_body
+from ..support.polling import (
+    connect,
+    fetch,
+    poll_until,
+    poll_while_waiting,
+    read_body,
+    read_checked,
+)
 from ..support.servers import wait_for
 from .conftest import BIG_SIZE, Site
 
@@ -224,15 +231,7 @@ def test_100_mib_download_in_flat_memory(
         send(client, HTTPClient.METHOD_GET, query(big_file, f"big{chunk_size}"))
         assert client.get_response_code() == 200
         assert client.get_response_body_length() == BIG_SIZE
-        longest = 0
-        deadline = time.monotonic() + 30
-        while client.get_status() == Status.STATUS_BODY:
-            assert time.monotonic() < deadline, f"read timed out at {checker.offset} bytes"
-            client.poll()
-            chunk = client.read_response_body_chunk()
-            longest = max(longest, len(chunk))
-            checker.feed(chunk)
-            del chunk
+        longest = read_checked(client, checker.feed, timeout=30)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

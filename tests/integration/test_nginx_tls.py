@@ -20,7 +20,7 @@ from pollhttp import (
 )
 
 from ..support.nginx import AccessEntry, PatternChecker, query
-from ..support.polling import fetch, poll_while_waiting, read_body
+from ..support.polling import fetch, poll_while_waiting, read_body, read_checked
 from .conftest import BIG_SIZE, Site
 
 pytestmark = pytest.mark.nginx
@@ -153,15 +153,7 @@ def test_100_mib_download_over_tls_in_flat_memory(
         send(client, query(big_file, "tls-big"))
         assert client.get_response_code() == 200
         assert client.get_response_body_length() == BIG_SIZE
-        longest = 0
-        deadline = time.monotonic() + 40
-        while client.get_status() == Status.STATUS_BODY:
-            assert time.monotonic() < deadline, f"read timed out at {checker.offset} bytes"
-            client.poll()
-            chunk = client.read_response_body_chunk()
-            longest = max(longest, len(chunk))
-            checker.feed(chunk)
-            del chunk
+        longest = read_checked(client, checker.feed, timeout=40)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

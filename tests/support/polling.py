@@ -53,6 +53,22 @@ def read_body(client: HTTPClient, timeout: float = 10.0) -> bytes:
     return b"".join(pieces)
 
 
+def read_checked(client: HTTPClient, feed: Callable[[bytes], None], timeout: float) -> int:
+    """Read the body while the status is BODY, handing each chunk to ``feed`` and keeping none.
+
+    Returns the largest chunk read. For large bodies checked as they stream.
+    """
+    longest = 0
+    deadline = time.monotonic() + timeout
+    while client.get_status() == Status.STATUS_BODY:
+        assert time.monotonic() < deadline, "body read timed out"
+        client.poll()
+        chunk = client.read_response_body_chunk()
+        longest = max(longest, len(chunk))
+        feed(chunk)
+    return longest
+
+
 def fetch(
     client: HTTPClient,
     path: str,
