@@ -15,6 +15,7 @@ __all__ = [
     "HTTPStatusError",
     "IncompleteBodyError",
     "InvalidParameterError",
+    "InvalidTypeError",
     "LimitExceededError",
     "NetworkError",
     "NoResponseError",
@@ -38,6 +39,13 @@ class InvalidParameterError(PollHTTPError, ValueError):
     """A bad argument: a method, URL, header, host or port that must not reach the wire."""
 
     code = Error.ERR_INVALID_PARAMETER
+
+
+class InvalidTypeError(InvalidParameterError, TypeError):
+    """An argument of the wrong type; the message names the parameter and what it accepts.
+
+    Both a `TypeError`, as Python code expects, and an `InvalidParameterError`.
+    """
 
 
 class ResolveError(PollHTTPError):
