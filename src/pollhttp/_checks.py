@@ -17,7 +17,7 @@ from ._errors import InvalidParameterError, InvalidTypeError
 __all__ = [
     "NO_LIMIT",
     "check_body",
-    "check_header_lines",
+    "check_headers",
     "check_int",
     "check_seconds",
     "check_text",
@@ -82,20 +82,22 @@ def check_body(name: str, value: object) -> bytes:
     )
 
 
-def check_header_lines(name: str, value: object) -> list[str]:
-    """Request headers as ``"Name: value"`` lines, from any of the forms callers use.
+def check_headers(name: str, value: object) -> tuple[list[str], frozenset[str]]:
+    """Request headers from any of the forms callers use: ``(lines, left_out)``.
 
     Accepted: a sequence of ``"Name: value"`` strings, a sequence of ``(name, value)``
-    pairs, a mix of both, or a mapping of names to values. A value of None leaves that
-    header out (as requests does); any other value is shown with ``str()``. A single
-    string is refused: iterating it would send one header per character.
+    pairs, a mix of both, or a mapping of names to values; a value is shown with
+    ``str()``. A value of None leaves that header out, the client's default for it
+    (``User-Agent``, ``Accept``, ...) included, as requests does: ``left_out`` holds those
+    names in lower case. A single string is refused: iterating it would send one header
+    per character.
     """
     if value is None:
-        return []
+        return [], frozenset()
+    accepted = '"Name: value" strings, (name, value) pairs or a mapping'
     if isinstance(value, (str, bytes, bytearray)):
         raise InvalidTypeError(
-            f'{name} must be a list of "Name: value" strings, (name, value) pairs or a '
-            f"mapping, not a single {_type_name(value)}"
+            f"{name} must be a list of {accepted}, not a single {_type_name(value)}"
         )
     items: Iterable[Any]
     if isinstance(value, Mapping):
@@ -103,11 +105,9 @@ def check_header_lines(name: str, value: object) -> list[str]:
     elif isinstance(value, Iterable):
         items = value
     else:
-        raise InvalidTypeError(
-            f'{name} must be a list of "Name: value" strings, (name, value) pairs or a '
-            f"mapping, not {_type_name(value)}"
-        )
+        raise InvalidTypeError(f"{name} must be a list of {accepted}, not {_type_name(value)}")
     lines: list[str] = []
+    left_out: set[str] = set()
     for item in items:
         if isinstance(item, str):
             lines.append(item)
@@ -121,10 +121,11 @@ def check_header_lines(name: str, value: object) -> list[str]:
         if not isinstance(header, str):
             raise InvalidTypeError(f"{name}: a header name must be a str, not {header!r:.60}")
         if field_value is None:
-            continue
-        if isinstance(field_value, (bytes, bytearray)):
+            left_out.add(header.strip().lower())
+        elif isinstance(field_value, (bytes, bytearray, memoryview)):
             raise InvalidTypeError(
                 f"{name}: the value of {header!r} must be a str, not {_type_name(field_value)}"
             )
-        lines.append(f"{header}: {field_value}")
-    return lines
+        else:
+            lines.append(f"{header}: {field_value}")
+    return lines, frozenset(left_out)
