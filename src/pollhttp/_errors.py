@@ -23,6 +23,7 @@ __all__ = [
     "RedirectError",
     "RemoteProtocolError",
     "ResolveError",
+    "StaleConnectionError",
     "TLSHandshakeError",
     "TooManyRedirectsError",
     "TransferTimeoutError",
@@ -75,6 +76,15 @@ class NetworkError(PollHTTPError):
     """An open connection failed: reset, broken pipe, or closed by the peer mid-exchange."""
 
     code = Error.ERR_CONNECTION_ERROR
+
+
+class StaleConnectionError(NetworkError):
+    """A kept-alive connection was dead before a request went out on it; nothing was sent.
+
+    The server had closed it (EOF), or bytes nobody asked for were waiting on it, which
+    would be read as the answer to the next request (response-queue poisoning). The client
+    is DISCONNECTED; connect again (HTTPRequest does so by itself).
+    """
 
 
 class RemoteProtocolError(PollHTTPError):
