@@ -13,14 +13,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
+from ._checks import check_body, check_headers, check_int, check_text
 from ._enums import Error, Method, ResponseCode, Status
 from ._errors import (
     ConnectError,
     InvalidParameterError,
+    InvalidTypeError,
     NetworkError,
     PollHTTPError,
     RemoteProtocolError,
     ResolveError,
+    StaleConnectionError,
     TLSHandshakeError,
 )
 from ._version import __version__
@@ -58,7 +61,15 @@ from .transport import (
     wakeup_fd,
 )
 
-__all__ = ["HTTPClient"]
+__all__ = ["BodyArgument", "HTTPClient", "HeaderArgument"]
+
+#: Request headers as callers give them: ``"Name: value"`` lines, ``(name, value)``
+#: pairs (a None value leaves the header out), or a mapping.
+HeaderArgument: TypeAlias = (
+    Sequence["str | tuple[str, str | None]"] | Mapping[str, "str | None"] | None
+)
+#: A request body held in memory; text is sent as UTF-8.
+BodyArgument: TypeAlias = bytes | bytearray | memoryview | str
 
 _METHOD_NAMES = tuple(m.name.removeprefix("METHOD_").encode() for m in Method)[:-1]
 _USER_AGENT = f"pollhttp/{__version__}".encode()
@@ -216,6 +227,8 @@ class HTTPClient:
         #: each later step (TLS handshake, proxy tunnel) gets as long again.
         self.connect_timeout = 30.0
         self._resolver: Resolver = resolver or resolve_in_thread
+        self._ip_version = 0
+        self._lookup_host = ""
         self._blocking = False
         self._read_chunk_size = 65536
         self._host_header: bytes | None = None
@@ -245,6 +258,8 @@ class HTTPClient:
         self._outgoing = memoryview(b"")
         self._outgoing_body = memoryview(b"")
         self._body_waiting = False
+        # After a 101 the connection speaks another protocol: its bytes are not stray.
+        self._switched = False
         self._clear_response()
 
     def _close_streams(self) -> None:
@@ -277,19 +292,20 @@ class HTTPClient:
         every address it resolves to is tried in turn.
         """
         self.close()
-        lower = host.lower()
-        if lower.startswith("https://"):
-            host, tls_options = host[8:], tls_options or TLSOptions.client()
-        elif lower.startswith("http://"):
-            host, tls_options = host[7:], None
         try:
+            lower = check_text("host", host).lower()
+            if lower.startswith("https://"):
+                host, tls_options = host[8:], tls_options or TLSOptions.client()
+            elif lower.startswith("http://"):
+                host, tls_options = host[7:], None
+            if tls_options is not None and not isinstance(tls_options, TLSOptions):
+                raise InvalidTypeError(
+                    f"tls_options must be TLSOptions or None, not {type(tls_options).__name__}"
+                )
             if tls_options is not None and tls_options.is_server():
                 raise InvalidParameterError("connect_to_host() needs client TLS options")
             default_port = 80 if tls_options is None else 443
-            if port == -1:
-                port = default_port
-            if not isinstance(port, int) or not 1 <= port <= 65535:
-                raise InvalidParameterError(f"port {port!r} is not in 1..65535")
+            port = check_int("port", default_port if port == -1 else port, 1, 65535)
             connect_host, host_header, is_ip = parse_host(host)
         except InvalidParameterError as exc:
             self._last_error = exc
@@ -306,9 +322,9 @@ class HTTPClient:
         if tls_options is not None:
             self._stages += ["tunnel", "tls"] if proxy is not None else ["tls"]
         if is_ip:
-            self._candidates = [(connect_host, port)]
             self._status = Status.STATUS_CONNECTING
-            return self._run(self._connect_next)
+            return self._run(lambda: self._connect_to([(connect_host, port)], connect_host))
+        self._lookup_host = connect_host
         self._resolution = self._resolver(connect_host, port)
         self._status = Status.STATUS_RESOLVING
         return Error.OK
@@ -336,9 +352,18 @@ class HTTPClient:
             return Error.OK
         if resolution.error is not None:
             raise resolution.error
-        self._candidates = list(resolution.addresses)
         self._resolution = None
         self._status = Status.STATUS_CONNECTING
+        return self._connect_to(resolution.addresses, self._lookup_host)
+
+    def _connect_to(self, addresses: Sequence[Address], host: str) -> Error:
+        """Connect to the first of ``addresses`` of the family ``ip_version`` allows."""
+        version = self._ip_version
+        if version:
+            addresses = [a for a in addresses if (":" in a[0]) == (version == 6)]
+            if not addresses:
+                raise ResolveError(f"{host} has no IPv{version} address")
+        self._candidates = list(addresses)
         return self._connect_next()
 
     def _poll_connecting(self) -> Error:
@@ -508,16 +533,31 @@ class HTTPClient:
         return self._peer.get_last_error() or NetworkError(fallback)
 
     def _poll_idle(self) -> Error:
-        """CONNECTED: notice a server that closed the idle connection."""
-        assert self._peer is not None
-        err = self._peer.poll()
-        if err == Error.ERR_FILE_EOF:
-            # A server may close an idle persistent connection at any time (RFC 9112 §9.5).
-            self._disconnect()
-            return Error.OK
-        if err != Error.OK:
-            raise self._peer_error("connection failed")
+        """CONNECTED: notice a server that closed the idle connection or wrote to it."""
+        self._check_idle()
         return Error.OK
+
+    def _check_idle(self) -> bool:
+        """Look at the idle connection without blocking; False (and DISCONNECTED) if dead.
+
+        A server may close an idle persistent connection at any time (RFC 9112 §9.5).
+        Bytes on it answer no request: read as a response they would answer the next
+        request (response-queue poisoning), so the connection is closed, not read.
+        """
+        peer = self._peer
+        assert peer is not None
+        err = peer.poll()
+        if err == Error.ERR_FILE_EOF:
+            reason = "the server closed the idle connection"
+        elif err != Error.OK:
+            raise self._peer_error("connection failed")
+        elif self._switched or not peer.get_available_bytes():
+            return True  # after a 101 the bytes belong to the new protocol
+        else:
+            reason = "bytes nobody asked for arrived on the idle connection; it is closed"
+        self._disconnect()
+        self._last_error = StaleConnectionError(reason)
+        return False
 
     def _poll_requesting(self) -> Error:
         peer = self._peer
@@ -610,16 +650,24 @@ class HTTPClient:
         if conn.trailing_data:
             self._peer = PrefixedStreamPeer(self._peer, conn.trailing_data)
         self._conn = ClientConnection(self.limits)
+        self._switched = self._response is not None and self._response.status_code == 101
         self._status = Status.STATUS_CONNECTED
 
     def _end_of_message(self, event: object) -> None:
         """Finish a response: CONNECTED to reuse the connection, else close it."""
         assert isinstance(event, EndOfMessage)
         self._trailers = event.trailers
-        if self._conn.state is ConnState.IDLE:
+        conn = self._conn
+        if conn.state is ConnState.IDLE:
             self._status = Status.STATUS_CONNECTED
-        else:
-            self._disconnect()
+            return
+        self._disconnect()
+        if conn.unsolicited:
+            # The response before them stays readable; the connection does not.
+            self._last_error = RemoteProtocolError(
+                f"{conn.unsolicited} unsolicited bytes followed the response; "
+                "the connection is closed"
+            )
 
     def _disconnect(self) -> None:
         """Close a connection that cannot carry another request; the response stays readable."""
@@ -631,42 +679,59 @@ class HTTPClient:
     # -- requests --------------------------------------------------------------------------
 
     def request(
-        self, method: Method | int, url: str, headers: Sequence[str], body: str | bytes = ""
+        self, method: Method | int, url: str, headers: HeaderArgument, body: BodyArgument = ""
     ) -> Error:
-        """Send a request; ``body`` (text is sent as UTF-8) is ignored for GET.
+        """Send a request; ``body`` is sent as it is (text as UTF-8), with any method.
 
         ``url`` is the path (``/index.php?x=1``), an absolute URL (for proxies), ``*`` for
-        OPTIONS, or ``host:port`` for CONNECT. Nothing is sent until ``poll()``. Bad input
-        returns ``ERR_INVALID_PARAMETER``, leaves the status as it was, and sends nothing.
+        OPTIONS, or ``host:port`` for CONNECT. ``headers`` are ``"Name: value"`` lines,
+        ``(name, value)`` pairs or a mapping; a None value leaves that header out, the
+        default one (``User-Agent``, ``Accept``) included. Nothing is sent until
+        ``poll()``. Bad input returns ``ERR_INVALID_PARAMETER``, leaves the status as it
+        was, and sends nothing. A kept-alive connection is looked at first (no blocking):
+        if the server closed it or wrote to it unasked, nothing is sent, the status is
+        DISCONNECTED and the result ``ERR_CONNECTION_ERROR`` (`StaleConnectionError`).
+
+        Godot drops the body of a GET (RFC 9110 §9.3.1 allows one) and sends
+        into a connection the server has closed.
         """
         return self.request_raw(method, url, headers, body)
 
     def request_raw(
-        self, method: Method | int, url: str, headers: Sequence[str], body: str | bytes
+        self, method: Method | int, url: str, headers: HeaderArgument, body: BodyArgument
     ) -> Error:
         """Send a request with a raw byte body, as it is."""
         try:
             if isinstance(method, bool) or not isinstance(method, int) or not 0 <= method < 9:
                 raise InvalidParameterError(f"invalid method {method!r}")
+            lines, left_out = check_headers("headers", headers)
+            content = check_body("body", body)
+            try:
+                target, fields = _prepare(check_text("url", url), tuple(lines))
+            except UnicodeEncodeError as exc:
+                raise InvalidParameterError(f"text that is not valid Unicode: {exc}") from exc
             if self._status is not Status.STATUS_CONNECTED or self._peer is None:
                 raise InvalidParameterError(
                     f"request() needs status CONNECTED; the status is {self._status.name}"
                 )
-            try:
-                target, fields = _prepare(url, tuple(headers))
-                content = body.encode() if isinstance(body, str) else bytes(body)
-            except UnicodeEncodeError as exc:
-                raise InvalidParameterError(f"text that is not valid Unicode: {exc}") from exc
             if self._forwarding():
                 target = absolute_target("http", self._host_header or b"", target)
-            if method == Method.METHOD_GET:
-                content = b""
+            defaults = self._defaults(target)
+            if left_out:
+                if "host" in left_out:
+                    raise InvalidParameterError("Host cannot be left out (RFC 9112 §3.2)")
+                defaults = tuple(f for f in defaults if f[0].decode().lower() not in left_out)
+            if not self._check_idle():
+                assert self._last_error is not None
+                return self._last_error.code
             head = self._conn.start_request(
-                _METHOD_NAMES[method], target, fields, len(content), self._defaults(target)
+                _METHOD_NAMES[method], target, fields, len(content), defaults
             )
         except InvalidParameterError as exc:
             self._last_error = exc
             return exc.code
+        except PollHTTPError as exc:
+            return self._fail(exc)
         # A small body goes out with the head in one write; a large one is sent as it is,
         # after the head, never copied behind it.
         small = len(content) < _JOIN_LIMIT
@@ -976,6 +1041,21 @@ class HTTPClient:
         return self._read_chunk_size
 
     read_chunk_size = property(get_read_chunk_size, set_read_chunk_size)
+
+    def set_ip_version(self, version: int) -> None:
+        """Connect over IPv4 only (4), IPv6 only (6), or either (0, the default).
+
+        Applies from the next ``connect_to_host()``; curl's ``-4``/``-6``. Not in Godot.
+        """
+        if version not in (0, 4, 6) or isinstance(version, bool):
+            raise InvalidParameterError(f"ip_version must be 0, 4 or 6, not {version!r}")
+        self._ip_version = int(version)
+
+    def get_ip_version(self) -> int:
+        """The address family connections use: 0 (any), 4 or 6."""
+        return self._ip_version
+
+    ip_version = property(get_ip_version, set_ip_version)
 
     def set_connection(self, connection: StreamPeer) -> None:
         """Use an already open stream, e.g. one the caller connected; the status is CONNECTED.

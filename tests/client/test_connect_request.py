@@ -404,12 +404,13 @@ WIRE_CASES = [
         b"GET / HTTP/1.1\r\nHost: {HOST}\r\nX-Empty: \r\n" + DEFAULTS_TAIL,
     ),
     (
-        "get-ignores-body",
+        "get-sends-body",  # RFC 9110 §9.3.1 allows content in a GET; Godot drops it
         Method.METHOD_GET,
         "/g",
         [],
-        "not sent",
-        b"GET /g HTTP/1.1\r\nHost: {HOST}\r\n" + DEFAULTS_TAIL,
+        "sent",
+        b"GET /g HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 4\r\n"
+        b"User-Agent: pollhttp/0.1.0\r\nAccept: */*\r\n\r\nsent",
     ),
     (
         "post-str-body-is-utf8",

@@ -103,7 +103,7 @@ VALID = [
     case("cl-then-next", (GET, GET), h(OK, CL2, body=b"ab") + NEXT, resp(200, 2),
          data(b"ab"), end(), *NEXT_EVENTS),
     case("cl-extra-bytes-kept", GET, h(OK, CL2, body=b"abXYZ"), resp(200, 2), data(b"ab"),
-         end(), done(leftover=b"XYZ")),
+         end(), done("MUST_CLOSE", False, b"XYZ")),
     case("post-cl", POST, h(b"HTTP/1.1 201 Created", CL2, body=b"ok"), resp(201, 2),
          data(b"ok"), end(), IDLE),
     # -- chunked -------------------------------------------------------------------------

@@ -158,6 +158,9 @@ class ClientConnection:
         self._remaining = 0
         self._received = 0
         self._chunk_step = _SIZE
+        #: Bytes that followed the end of the last response in the same reads: the server
+        #: sent something nobody asked for, and the connection must not be reused.
+        self.unsolicited = 0
 
     # -- sending -------------------------------------------------------------------------
 
@@ -199,9 +202,16 @@ class ClientConnection:
     # -- receiving -----------------------------------------------------------------------
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
-        """Add bytes read from the peer; ``b""`` means the peer closed its side."""
+        """Add bytes read from the peer; ``b""`` means the peer closed its side.
+
+        Bytes that arrive while no request is outstanding are `unsolicited`: the
+        connection is closed, not read (see `_finish`).
+        """
         if data:
             self._buf += data
+            if self.state is ConnState.IDLE:
+                self.unsolicited += len(data)
+                self.state = ConnState.MUST_CLOSE
         else:
             self._eof = True
 
@@ -382,7 +392,12 @@ class ClientConnection:
         return int(values[0])
 
     def _finish(self, trailers: Headers) -> EndOfMessage:
-        self.state = ConnState.IDLE if self._keep_alive else ConnState.MUST_CLOSE
+        # Bytes after the end of a response answer no request; read as the next response
+        # they would answer the next request (response-queue poisoning, the client side of
+        # request smuggling, RFC 9112 §11.2), so the connection is not reused.
+        self.unsolicited = len(self._buf)
+        keep = self._keep_alive and not self._buf
+        self.state = ConnState.IDLE if keep else ConnState.MUST_CLOSE
         return EndOfMessage(trailers)
 
     def _take(self, count: int) -> Data:

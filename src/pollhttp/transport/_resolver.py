@@ -135,6 +135,11 @@ def parse_host(host: str) -> tuple[str, bytes, bool]:
     except UnicodeError as exc:
         raise InvalidParameterError(f"invalid host name {host!r}: {exc}") from exc
     labels = ascii_host.rstrip(".").split(".")
+    if labels[-1].isdigit():
+        # A name whose last label is a number can only be an IPv4 address (the URL
+        # Standard's host parser); ``999.1.1.1`` must fail here, not in the resolver,
+        # which would take shorthands such as ``127.1`` as addresses of its own making.
+        raise InvalidParameterError(f"invalid IPv4 address {host!r}")
     if (
         len(ascii_host) > 253
         or not all(0 < len(label) <= 63 for label in labels)
