@@ -1047,9 +1047,9 @@ class HTTPClient:
 
         Applies from the next ``connect_to_host()``; curl's ``-4``/``-6``. Not in Godot.
         """
-        if version not in (0, 4, 6) or isinstance(version, bool):
+        if check_int("ip_version", version, 0, 6) not in (0, 4, 6):
             raise InvalidParameterError(f"ip_version must be 0, 4 or 6, not {version!r}")
-        self._ip_version = int(version)
+        self._ip_version = version
 
     def get_ip_version(self) -> int:
         """The address family connections use: 0 (any), 4 or 6."""

@@ -20,6 +20,7 @@ from pollhttp import (
     Error,
     HTTPClient,
     InvalidParameterError,
+    InvalidTypeError,
     Method,
     Resolution,
     ResolveError,
@@ -90,7 +91,7 @@ def exchange(
     try:
         connect(c, "127.0.0.1", server.port)
         before = len(server.requests)
-        assert c.request(method, url, list(headers), body) == Error.OK, c.get_last_error()
+        assert c.request(method, url, headers, body) == Error.OK, c.get_last_error()
         poll_while_waiting(c)
         assert c.get_status() == Status.STATUS_BODY, c.get_last_error()
         assert read_body(c) == b"ok"
@@ -218,6 +219,14 @@ def test_host_names_are_lowered_for_the_resolver():
         "a.test#f",
         "",
         "http://",
+        # A numeric last label means an IPv4 address, and these are not valid ones: they
+        # fail here, not in the resolver (which takes 127.1 for 127.0.0.1).
+        "999.1.1.1",
+        "1.2.3.256",
+        "127.1",
+        "1.2.3.4.5",
+        "0x7f.0.0.1",
+        "a.test.123",
     ],
 )
 def test_malformed_host_is_invalid(host):
@@ -227,6 +236,63 @@ def test_malformed_host_is_invalid(host):
     assert c.get_status() == Status.STATUS_DISCONNECTED
     assert isinstance(c.get_last_error(), InvalidParameterError)
     assert resolver.calls == []
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ((None, 80), "host"),
+        ((b"a.test", 80), "host"),
+        (("a.test", "80"), "port"),
+        (("a.test", 80.0), "port"),
+        (("a.test", True), "port"),
+        (("a.test", 80, "x"), "tls_options"),
+    ],
+)
+def test_wrong_argument_types_name_the_parameter(args, named):
+    resolver = FakeResolver()
+    c = HTTPClient(resolver=resolver)
+    assert c.connect_to_host(*args) == Error.ERR_INVALID_PARAMETER
+    error = c.get_last_error()
+    assert isinstance(error, InvalidTypeError)
+    assert isinstance(error, TypeError)
+    assert named in str(error)
+    assert resolver.calls == []
+    assert c.get_status() == Status.STATUS_DISCONNECTED
+
+
+# -- ip_version: the address family ------------------------------------------------------------
+
+
+def test_ip_version_filters_resolved_addresses():
+    with ScriptedServer([OK_SCRIPT]) as srv:
+        # The IPv6 address comes first and nothing listens there; IPv4 only skips it.
+        resolver = resolving_to(("::1", closed_port()), ("127.0.0.1", srv.port))
+        c = HTTPClient(resolver=resolver)
+        c.ip_version = 4
+        assert c.ip_version == 4
+        connect(c, "dual.test", srv.port)
+        assert c.get_connection().get_connected_host() == "127.0.0.1"
+        c.close()
+
+
+@pytest.mark.parametrize(("version", "host"), [(6, "127.0.0.1"), (4, "::1"), (6, "v4only.test")])
+def test_ip_version_without_an_address_of_that_family_cannot_resolve(version, host):
+    c = HTTPClient(resolver=resolving_to(("127.0.0.1", 9)))
+    c.set_ip_version(version)
+    c.connect_to_host(host, 8080)
+    poll_while_waiting(c)
+    assert c.get_status() == Status.STATUS_CANT_RESOLVE
+    assert f"no IPv{version} address" in str(c.get_last_error())
+    assert c.get_connection() is None
+
+
+@pytest.mark.parametrize("value", [5, -1, "4", None, True, 4.0])
+def test_ip_version_takes_0_4_or_6(value):
+    c = HTTPClient()
+    with pytest.raises(InvalidParameterError, match="ip_version"):
+        c.ip_version = value
+    assert c.get_ip_version() == 0
 
 
 def test_failed_connect_to_host_drops_the_previous_connection():
@@ -512,6 +578,54 @@ WIRE_CASES = [
         b"GET http://a.test/abs HTTP/1.1\r\nHost: {HOST}\r\n" + DEFAULTS_TAIL,
     ),
     (
+        "header-pairs-and-lines",
+        Method.METHOD_GET,
+        "/h",
+        [("X-A", "1"), "X-B: 2", ["X-C", "3"]],
+        "",
+        b"GET /h HTTP/1.1\r\nHost: {HOST}\r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\n" + DEFAULTS_TAIL,
+    ),
+    (
+        "header-mapping",
+        Method.METHOD_GET,
+        "/h",
+        {"X-A": "1", "X-Skipped": None},
+        "",
+        b"GET /h HTTP/1.1\r\nHost: {HOST}\r\nX-A: 1\r\n" + DEFAULTS_TAIL,
+    ),
+    (
+        "none-leaves-defaults-out",
+        Method.METHOD_GET,
+        "/h",
+        [("User-Agent", None), ("accept", None)],
+        "",
+        b"GET /h HTTP/1.1\r\nHost: {HOST}\r\n\r\n",
+    ),
+    (
+        "empty-value-is-sent",
+        Method.METHOD_GET,
+        "/h",
+        [("X-Empty", "")],
+        "",
+        b"GET /h HTTP/1.1\r\nHost: {HOST}\r\nX-Empty: \r\n" + DEFAULTS_TAIL,
+    ),
+    (
+        "body-bytearray",
+        Method.METHOD_PUT,
+        "/b",
+        [],
+        bytearray(b"ab"),
+        b"PUT /b HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 2\r\n" + DEFAULTS_TAIL + b"ab",
+    ),
+    (
+        "body-memoryview",
+        Method.METHOD_PUT,
+        "/b",
+        [],
+        memoryview(b"xyz")[1:],
+        b"PUT /b HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 2\r\n" + DEFAULTS_TAIL + b"yz",
+    ),
+    (
         "method-as-plain-int",
         3,
         "/i",
@@ -599,6 +713,21 @@ INVALID_REQUESTS = [
         "ab",
     ),
     ("two-hosts", Method.METHOD_GET, "/", ["Host: a.test", "Host: b.test"], ""),
+    ("host-left-out", Method.METHOD_GET, "/", [("Host", None)], ""),
+    # Wrong types (issue 19): never bytes(5) = five NUL bytes, never a header per character.
+    ("body-int", Method.METHOD_POST, "/", [], 5),
+    ("body-bool", Method.METHOD_POST, "/", [], True),
+    ("body-none", Method.METHOD_POST, "/", [], None),
+    ("body-list", Method.METHOD_POST, "/", [], [1, 2]),
+    ("body-iterator", Method.METHOD_POST, "/", [], iter([b"a"])),
+    ("url-none", Method.METHOD_GET, None, [], ""),
+    ("url-bytes", Method.METHOD_GET, b"/", [], ""),
+    ("headers-one-string", Method.METHOD_GET, "/", "X-A: 1", ""),
+    ("headers-int", Method.METHOD_GET, "/", 5, ""),
+    ("header-name-not-str", Method.METHOD_GET, "/", [(None, "x")], ""),
+    ("header-value-bytes", Method.METHOD_GET, "/", [("X-A", b"1")], ""),
+    ("header-triple", Method.METHOD_GET, "/", [("X-A", "1", "2")], ""),
+    ("header-int-item", Method.METHOD_GET, "/", [5], ""),
 ]
 
 

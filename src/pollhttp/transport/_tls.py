@@ -18,8 +18,15 @@ from collections.abc import Iterator, Sequence
 from enum import IntEnum
 from pathlib import Path
 
+from .._checks import check_text
 from .._enums import Error
-from .._errors import InvalidParameterError, NetworkError, PollHTTPError, TLSHandshakeError
+from .._errors import (
+    InvalidParameterError,
+    InvalidTypeError,
+    NetworkError,
+    PollHTTPError,
+    TLSHandshakeError,
+)
 from ._base import StreamPeer
 
 __all__ = ["CryptoKey", "StreamPeerTLS", "TLSOptions", "X509Certificate"]
@@ -41,8 +48,17 @@ _READ_SIZE = 64 * 1024
 _NAME_MISMATCH = (62, 64)
 
 
+def _file_path(path: object) -> Path:
+    """A file argument as a Path; a NUL in it cannot name a file (``ERR_FILE_CANT_OPEN``)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidTypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+    if "\0" in os.fspath(path):
+        raise FileNotFoundError(f"no file name holds a NUL: {path!r}")
+    return Path(path)
+
+
 def _read_text(path: str | os.PathLike[str]) -> str:
-    return Path(path).read_text(encoding="ascii")
+    return _file_path(path).read_text(encoding="ascii")
 
 
 def _der_children(der: bytes, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
@@ -83,7 +99,7 @@ class X509Certificate:
 
     def load_from_string(self, string: str) -> Error:
         """Load every PEM certificate in ``string``; ``ERR_PARSE_ERROR`` if there is none."""
-        pems = _PEM_CERT.findall(string)
+        pems = _PEM_CERT.findall(check_text("string", string))
         try:
             for pem in pems:
                 ssl.PEM_cert_to_DER_cert(pem)
@@ -111,7 +127,7 @@ class X509Certificate:
     def save(self, path: str | os.PathLike[str]) -> Error:
         """Write the certificates to a PEM file."""
         try:
-            Path(path).write_text(self.save_to_string(), encoding="ascii")
+            _file_path(path).write_text(self.save_to_string(), encoding="ascii")
         except OSError:
             return Error.ERR_FILE_CANT_WRITE
         return Error.OK
@@ -136,7 +152,7 @@ class CryptoKey:
 
     def load_from_string(self, string_key: str, public_only: bool = False) -> Error:
         """Load a PEM key; ``ERR_PARSE_ERROR`` if there is none."""
-        m = _PEM_KEY.search(string_key)
+        m = _PEM_KEY.search(check_text("string_key", string_key))
         if m is None or (m[1] == "PUBLIC KEY") != public_only:
             return Error.ERR_PARSE_ERROR
         self._pem, self._public_only = m[0], public_only
@@ -162,7 +178,7 @@ class CryptoKey:
         if not text:
             return Error.ERR_INVALID_PARAMETER
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(_file_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             if hasattr(os, "fchmod"):  # also when the file existed with wider permissions
                 os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="ascii") as handle:
@@ -272,6 +288,8 @@ class TLSOptions:
     @classmethod
     def server(cls, key: CryptoKey, certificate: X509Certificate) -> TLSOptions:
         """Serve TLS with ``certificate`` (a chain, leaf first) and its private ``key``."""
+        if not isinstance(certificate, X509Certificate) or not isinstance(key, CryptoKey):
+            raise InvalidTypeError("server() needs a CryptoKey and an X509Certificate")
         if not len(certificate) or not key.save_to_string():
             raise InvalidParameterError("server() needs a certificate and its private key")
         return cls._make(cls._MODE_SERVER, certificate=certificate, key=key)
@@ -288,10 +306,32 @@ class TLSOptions:
         certificate: X509Certificate | None = None,
         key: CryptoKey | None = None,
     ) -> TLSOptions:
+        # Checked here, where the options are made, not at the handshake much later.
+        for name, value in (("trusted_chain", trusted), ("certificate", certificate)):
+            if value is None:
+                continue
+            if not isinstance(value, X509Certificate):
+                raise InvalidTypeError(
+                    f"{name} must be an X509Certificate (load a PEM file with "
+                    f"X509Certificate.load()), not {type(value).__name__}"
+                )
+            if not len(value):
+                raise InvalidParameterError(
+                    f"{name} holds no certificate: did its load() return an error?"
+                )
+        if key is not None:
+            if not isinstance(key, CryptoKey):
+                raise InvalidTypeError(f"key must be a CryptoKey, not {type(key).__name__}")
+            if not key.save_to_string(key.is_public_only()):
+                raise InvalidParameterError("key holds no key: did its load() return an error?")
         if (certificate is None) != (key is None):
             raise InvalidParameterError(
                 "a client certificate needs its key, and a key its certificate"
             )
+        check_text("common_name_override", common_name)
+        check_text("crls", crls)
+        if isinstance(pins, str) or not all(isinstance(pin, str) for pin in pins):
+            raise InvalidTypeError('pins must be a list of "sha256//<base64>" strings')
         if crls and not _PEM_CRL.search(crls):
             raise InvalidParameterError("crls holds no PEM X509 CRL")
         options = cls(_FACTORY)
