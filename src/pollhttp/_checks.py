@@ -17,6 +17,7 @@ from ._errors import InvalidParameterError, InvalidTypeError
 __all__ = [
     "NO_LIMIT",
     "check_body",
+    "check_bool",
     "check_headers",
     "check_int",
     "check_seconds",
@@ -129,3 +130,10 @@ def check_headers(name: str, value: object) -> tuple[list[str], frozenset[str]]:
         else:
             lines.append(f"{header}: {field_value}")
     return lines, frozenset(left_out)
+
+
+def check_bool(name: str, value: object) -> bool:
+    """A flag: True or False only (a string such as ``"false"`` would count as true)."""
+    if not isinstance(value, bool):
+        raise InvalidTypeError(f"{name} must be True or False, not {_type_name(value)}")
+    return value
