@@ -278,8 +278,9 @@ def test_verbose_request_head_matches_the_wire_when_resuming(tmp_path):
     assert (tmp_path / "f").read_bytes() == b"abcdef"
 
 
-def test_timing_reports_each_phase(demo, demo_https, ca_file):
-    ran = run_cli("--timing", "-o", "/dev/null", f"{demo.url}/json")
+def test_timing_reports_each_phase(demo, demo_https, ca_file, tmp_path):
+    # Into the test's own folder: as root, a download renamed over /dev/null replaced it.
+    ran = run_cli("--timing", "-o", str(tmp_path / "json"), f"{demo.url}/json")
     match = re.fullmatch(
         r"timing: resolve (\S+)s connect (\S+)s tls - first_byte (\S+)s total (\S+)s \S+\n",
         ran.err,
@@ -287,6 +288,7 @@ def test_timing_reports_each_phase(demo, demo_https, ca_file):
     assert match, ran.err
     values = [float(v) for v in match.groups()]
     assert values == sorted(values)
+    assert (tmp_path / "json").read_bytes().startswith(b'{"hello"')
     secure = run_cli("--timing", "--cacert", str(ca_file), f"{demo_https.url}/json")
     match = re.search(
         r"resolve (\S+)s connect (\S+)s tls (\S+)s first_byte (\S+)s total (\S+)s", secure.err
