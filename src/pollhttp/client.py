@@ -258,7 +258,8 @@ class HTTPClient:
         self._outgoing = memoryview(b"")
         self._outgoing_body = memoryview(b"")
         self._body_waiting = False
-        # After a 101 the connection speaks another protocol: its bytes are not stray.
+        # After a 101 or a 2xx to CONNECT the connection carries another protocol (or
+        # whatever the tunnel carries): its bytes belong to the caller, and are not stray.
         self._switched = False
         self._clear_response()
 
@@ -552,7 +553,7 @@ class HTTPClient:
         elif err != Error.OK:
             raise self._peer_error("connection failed")
         elif self._switched or not peer.get_available_bytes():
-            return True  # after a 101 the bytes belong to the new protocol
+            return True  # after a 101 or CONNECT the bytes belong to the new protocol
         else:
             reason = "bytes nobody asked for arrived on the idle connection; it is closed"
         self._disconnect()
@@ -650,7 +651,7 @@ class HTTPClient:
         if conn.trailing_data:
             self._peer = PrefixedStreamPeer(self._peer, conn.trailing_data)
         self._conn = ClientConnection(self.limits)
-        self._switched = self._response is not None and self._response.status_code == 101
+        self._switched = True
         self._status = Status.STATUS_CONNECTED
 
     def _end_of_message(self, event: object) -> None:
