@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 import re
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
 from ._checks import check_body, check_headers, check_int, check_text
+from ._connector import Connector, Step, Target
 from ._enums import Error, Method, ResponseCode, Status
 from ._errors import (
     ConnectError,
@@ -42,23 +42,16 @@ from .protocol import (
 from .protocol import Headers as _Headers
 from .transport import (
     READY_NOW,
-    Address,
     Interest,
     PrefixedStreamPeer,
     Proxy,
-    Resolution,
     Resolver,
-    ResolverStatus,
     StreamPeer,
-    StreamPeerTCP,
-    StreamPeerTLS,
     TLSOptions,
     absolute_target,
-    connect_authority,
     parse_host,
     parse_proxy,
     resolve_in_thread,
-    wakeup_fd,
 )
 
 __all__ = ["BodyArgument", "HTTPClient", "HeaderArgument"]
@@ -228,21 +221,15 @@ class HTTPClient:
         self.connect_timeout = 30.0
         self._resolver: Resolver = resolver or resolve_in_thread
         self._ip_version = 0
-        self._lookup_host = ""
         self._blocking = False
         self._read_chunk_size = 65536
         self._host_header: bytes | None = None
         self._tls_options: TLSOptions | None = None
-        self._server_name = ""
-        self._origin_port = 0
         self._http_proxy: Proxy | None = None
         self._https_proxy: Proxy | None = None
         self._proxy: Proxy | None = None
+        self._connector: Connector | None = None
         self._peer: StreamPeer | None = None
-        self._stream: StreamPeer | None = None
-        self._tcp: StreamPeerTCP | None = None
-        self._tls: StreamPeerTLS | None = None
-        self._tunnel: ClientConnection | None = None
         self._last_error: PollHTTPError | None = None
         self._scratch = bytearray()
         self._reset()
@@ -251,9 +238,6 @@ class HTTPClient:
         """Forget the connection and the response (the settings stay)."""
         self._close_streams()
         self._status = Status.STATUS_DISCONNECTED
-        self._resolution: Resolution | None = None
-        self._candidates: list[Address] = []
-        self._connect_errors: list[PollHTTPError] = []
         self._conn = ClientConnection(self.limits)
         self._outgoing = memoryview(b"")
         self._outgoing_body = memoryview(b"")
@@ -264,14 +248,12 @@ class HTTPClient:
         self._clear_response()
 
     def _close_streams(self) -> None:
-        for stream in (self._peer, self._tls, self._stream, self._tcp):
-            if stream is not None:
-                stream.close()
-        self._peer = self._tls = self._stream = self._tcp = None
-        self._tunnel = None
-        # The steps after the TCP connect: "proxy_tls", "tunnel", "tls".
-        self._stages: list[str] = []
-        self._stage_deadline = 0.0
+        if self._connector is not None:
+            self._connector.close()
+            self._connector = None
+        if self._peer is not None:
+            self._peer.close()
+            self._peer = None
 
     def _clear_response(self) -> None:
         self._response: Response | None = None
@@ -312,178 +294,43 @@ class HTTPClient:
             self._last_error = exc
             return exc.code
         self._tls_options = tls_options
-        self._server_name, self._origin_port = connect_host, port
         self._host_header = host_header + (b"" if port == default_port else f":{port}".encode())
         # Godot's rule: the https proxy serves TLS origins, the http proxy plain ones.
         proxy = self._proxy = self._https_proxy if tls_options is not None else self._http_proxy
-        if proxy is not None:
-            self._stages = ["proxy_tls"] if proxy.tls else []
-            connect_host, port = proxy.host, proxy.port
-            is_ip = parse_host(connect_host)[2]
-        if tls_options is not None:
-            self._stages += ["tunnel", "tls"] if proxy is not None else ["tls"]
-        if is_ip:
-            self._status = Status.STATUS_CONNECTING
-            return self._run(lambda: self._connect_to([(connect_host, port)], connect_host))
-        self._lookup_host = connect_host
-        self._resolution = self._resolver(connect_host, port)
-        self._status = Status.STATUS_RESOLVING
-        return Error.OK
-
-    def _connect_next(self) -> Error:
-        """Start a TCP connect to the next candidate address; fail when none is left."""
-        while self._candidates:
-            ip, port = self._candidates.pop(0)
-            tcp = StreamPeerTCP(self.connect_timeout)
-            if tcp.connect_to_host(ip, port) == Error.OK:
-                self._tcp = tcp
-                return Error.OK
-            self._connect_errors.append(tcp.get_last_error() or ConnectError(f"{ip} port {port}"))
-        reasons = "; ".join(str(exc) for exc in self._connect_errors) or "no address"
-        raise ConnectError(reasons) from (
-            self._connect_errors[-1] if self._connect_errors else None
+        target = Target(
+            connect_host, port, is_ip, tls_options, proxy, _USER_AGENT, self._ip_version
         )
-
-    def _poll_resolving(self) -> Error:
-        resolution = self._resolution
-        assert resolution is not None
-        if self._blocking:
-            resolution.wait()
-        if resolution.get_status() == ResolverStatus.RESOLVER_STATUS_WAITING:
-            return Error.OK
-        if resolution.error is not None:
-            raise resolution.error
-        self._resolution = None
         self._status = Status.STATUS_CONNECTING
-        return self._connect_to(resolution.addresses, self._lookup_host)
-
-    def _connect_to(self, addresses: Sequence[Address], host: str) -> Error:
-        """Connect to the first of ``addresses`` of the family ``ip_version`` allows."""
-        version = self._ip_version
-        if version:
-            addresses = [a for a in addresses if (":" in a[0]) == (version == 6)]
-            if not addresses:
-                raise ResolveError(f"{host} has no IPv{version} address")
-        self._candidates = list(addresses)
-        return self._connect_next()
+        try:
+            connector = Connector(
+                target,
+                resolver=self._resolver,
+                limits=self.limits,
+                connect_timeout=self.connect_timeout,
+            )
+        except PollHTTPError as exc:
+            return self._fail(exc)
+        self._connector = connector
+        if connector.step is Step.RESOLVE:
+            self._status = Status.STATUS_RESOLVING
+        return Error.OK
 
     def _poll_connecting(self) -> Error:
-        """CONNECTING: the TCP connect, then each of the steps in ``_stages``."""
-        if self._tcp is not None:
-            return self._poll_tcp(self._tcp)
-        if self._tunnel is not None:
-            return self._poll_tunnel(self._tunnel)
-        assert self._tls is not None
-        return self._poll_handshake(self._tls)
-
-    def _poll_tcp(self, tcp: StreamPeerTCP) -> Error:
-        if self._blocking and tcp.get_status() == StreamPeerTCP.STATUS_CONNECTING:
-            tcp.wait(readable=False, writable=True, timeout=self.connect_timeout)
-        tcp.poll()
-        status = tcp.get_status()
-        if status == StreamPeerTCP.STATUS_CONNECTING:
-            return Error.OK
-        self._tcp = None
-        if status != StreamPeerTCP.STATUS_CONNECTED:
-            self._connect_errors.append(tcp.get_last_error() or ConnectError("connect failed"))
-            return self._connect_next()
-        # Heads and bodies are written whole, so Nagle's delay only adds latency.
-        tcp.set_no_delay(True)
-        self._connect_errors = []
-        self._stream = tcp
-        return self._next_stage()
-
-    def _next_stage(self) -> Error:
-        """Start the next step over the stream built so far, or finish connecting."""
-        stream = self._stream
-        assert stream is not None
-        if not self._stages:
-            self._peer, self._stream = stream, None
-            self._status = Status.STATUS_CONNECTED
-            return Error.OK
-        self._stage_deadline = time.monotonic() + self.connect_timeout
-        stage = self._stages[0]
-        if stage == "tunnel":
-            assert self._proxy is not None
-            authority = connect_authority(self._server_name, self._origin_port)
-            fields = [(b"Host", authority), (b"User-Agent", _USER_AGENT)]
-            if self._proxy.authorization is not None:
-                fields.append((b"Proxy-Authorization", self._proxy.authorization))
-            self._tunnel = ClientConnection(self.limits)
-            self._outgoing = memoryview(self._tunnel.send_request(b"CONNECT", authority, fields))
-            return self._poll_tunnel(self._tunnel)
-        if stage == "proxy_tls":
-            assert self._proxy is not None
-            name, options = self._proxy.host, self._proxy.tls_options or TLSOptions.client()
-        else:
-            assert self._tls_options is not None
-            name, options = self._server_name, self._tls_options
-        self._tls = StreamPeerTLS()
-        self._tls.connect_to_stream(stream, name, options)
-        return self._poll_handshake(self._tls)
-
-    def _stage_done(self, stream: StreamPeer) -> Error:
-        self._stream = stream
-        self._stages.pop(0)
-        return self._next_stage()
-
-    def _poll_handshake(self, tls: StreamPeerTLS) -> Error:
-        """Drive a TLS handshake (to the proxy or the origin); it never blocks unless asked."""
-        status = tls.get_status()
-        if status == StreamPeerTLS.STATUS_HANDSHAKING:
-            remaining = self._stage_deadline - time.monotonic()
-            if self._blocking and remaining > 0:
-                tls.wait(readable=True, timeout=remaining)
-            tls.poll()
-            status = tls.get_status()
-        if status == StreamPeerTLS.STATUS_CONNECTED:
-            self._tls = None
-            return self._stage_done(tls)
-        if status != StreamPeerTLS.STATUS_HANDSHAKING:
-            error = tls.get_last_error()
-            raise (
-                error
-                if isinstance(error, TLSHandshakeError)
-                else TLSHandshakeError(f"TLS handshake failed: {error}", reason=str(error))
-            )
-        if time.monotonic() >= self._stage_deadline:
-            raise TLSHandshakeError(
-                f"TLS handshake failed: no answer within {self.connect_timeout:g} s",
-                reason="timed out",
-            )
-        return Error.OK
-
-    def _poll_tunnel(self, conn: ClientConnection) -> Error:
-        """Open a CONNECT tunnel through the proxy (RFC 9110 §9.3.6); bytes after it are TLS."""
-        stream = self._stream
-        assert stream is not None
+        """RESOLVING and CONNECTING: drive the connector; CONNECTED once its stream is ready."""
+        connector = self._connector
+        assert connector is not None
         try:
-            while True:
-                if self._outgoing and not self._send_pending(stream):
-                    break
-                event = conn.next_event()
-                if event is NEED_DATA:
-                    if not self._receive(conn, stream, 16 * 1024):
-                        break
-                elif isinstance(event, Response):
-                    if conn.state is not ConnState.TUNNEL:
-                        # The proxy's answer stays readable; its body is never read as TLS.
-                        self._response = event
-                        raise ConnectError(
-                            f"the proxy refused the tunnel: {event.status_code} "
-                            f"{_decode(event.reason)}".rstrip()
-                        )
-                    leftover = conn.trailing_data
-                    self._tunnel = None
-                    return self._stage_done(
-                        PrefixedStreamPeer(stream, leftover) if leftover else stream
-                    )
-        except (RemoteProtocolError, NetworkError) as exc:
-            raise ConnectError(f"proxy failed during CONNECT: {exc}") from exc
-        if time.monotonic() >= self._stage_deadline:
-            raise ConnectError(
-                f"the proxy did not answer CONNECT within {self.connect_timeout:g} s"
-            )
+            done = connector.poll(self._blocking)
+        except ConnectError:
+            # A proxy's refusal of the tunnel stays readable as the response.
+            self._response = connector.refusal
+            raise
+        if done:
+            self._peer = connector.take_stream()
+            self._connector = None
+            self._status = Status.STATUS_CONNECTED
+        elif connector.step is not Step.RESOLVE:
+            self._status = Status.STATUS_CONNECTING
         return Error.OK
 
     # -- the status machine ----------------------------------------------------------------
@@ -499,13 +346,11 @@ class HTTPClient:
             return self._run(self._poll_requesting)
         if status is Status.STATUS_CONNECTED:
             return self._run(self._poll_idle)
-        if status is Status.STATUS_CONNECTING:
+        if status is Status.STATUS_CONNECTING or status is Status.STATUS_RESOLVING:
             return self._run(self._poll_connecting)
-        if status is Status.STATUS_RESOLVING:
-            return self._run(self._poll_resolving)
         return _STEADY[status]
 
-    def _run(self, step: Any) -> Error:
+    def _run(self, step: Callable[[], Error]) -> Error:
         """Run one step; a pollhttp exception becomes an error status and code."""
         try:
             result: Error = step()
@@ -525,7 +370,6 @@ class HTTPClient:
         else:
             status = Status.STATUS_CONNECTION_ERROR
         self._close_streams()
-        self._resolution = None
         self._status = status
         return exc.code
 
@@ -571,12 +415,6 @@ class HTTPClient:
                 peer.wait(readable=True)
         return self._receive_head()
 
-    def _block_timeout(self) -> float | None:
-        """How long blocking mode may sleep: while connecting, until the step's deadline."""
-        if self._status is Status.STATUS_CONNECTING:
-            return max(0.0, self._stage_deadline - time.monotonic())
-        return None
-
     def _send_pending(self, stream: StreamPeer) -> bool:
         """Write what the stream takes of the pending request; True once it is all sent."""
         out = self._outgoing
@@ -588,10 +426,7 @@ class HTTPClient:
                 raise stream.get_last_error() or NetworkError("send failed")
             if sent:
                 out = out[sent:]
-            elif not (
-                self._blocking
-                and stream.wait(readable=False, writable=True, timeout=self._block_timeout())
-            ):
+            elif not (self._blocking and stream.wait(readable=False, writable=True)):
                 break
         self._outgoing = out
         return not out
@@ -618,7 +453,7 @@ class HTTPClient:
 
     def _wait_readable(self, stream: StreamPeer) -> bool:
         """In blocking mode, sleep until ``stream`` has data; False when not blocking."""
-        return self._blocking and stream.wait(readable=True, timeout=self._block_timeout())
+        return self._blocking and stream.wait(readable=True)
 
     def _receive_head(self) -> Error:
         conn = self._conn
@@ -938,16 +773,8 @@ class HTTPClient:
         Godot has no such method: its callers poll every frame.
         """
         status = self._status
-        if status is Status.STATUS_RESOLVING and self._resolution is not None:
-            return self._resolution.wait(timeout)
-        if status is Status.STATUS_CONNECTING:
-            if self._tls is not None:
-                return self._tls.wait(readable=True, timeout=timeout)
-            if self._tunnel is not None and self._stream is not None:
-                sending = bool(self._outgoing)
-                return self._stream.wait(readable=not sending, writable=sending, timeout=timeout)
-            if self._tcp is not None:
-                return self._tcp.wait(readable=False, writable=True, timeout=timeout)
+        if self._connector is not None:
+            return self._connector.wait(timeout)
         if status is Status.STATUS_BODY and not self._body_waiting:
             return True  # body bytes may already be parsed or buffered: read them first
         if status in (Status.STATUS_REQUESTING, Status.STATUS_BODY) and self._peer is not None:
@@ -963,20 +790,11 @@ class HTTPClient:
         method: its callers poll every frame. `pollhttp.wait()` and `pollhttp.aio` use it.
         """
         status = self._status
-        if status is Status.STATUS_RESOLVING and self._resolution is not None:
-            # The doorbell first, then the lookup's state: a lookup that ends in between
-            # rings a doorbell that is already there, so the ring is never missed.
-            doorbell = wakeup_fd()
-            if self._resolution.get_status() != ResolverStatus.RESOLVER_STATUS_WAITING:
-                return READY_NOW
-            return Interest(doorbell, True, False)
+        if self._connector is not None:
+            return self._connector.get_wait_interest()
         stream: StreamPeer | None = None
         sending = bool(self._outgoing)
-        if status is Status.STATUS_CONNECTING:
-            if self._tcp is not None:
-                return Interest(self._tcp.fileno(), False, True)
-            stream = self._tls or self._stream
-        elif status is Status.STATUS_REQUESTING or (
+        if status is Status.STATUS_REQUESTING or (
             status is Status.STATUS_BODY and self._body_waiting
         ):
             stream = self._peer
@@ -992,12 +810,8 @@ class HTTPClient:
 
     def get_wait_timeout(self) -> float | None:
         """Seconds until ``poll()`` must run for a connect or handshake timeout to fire."""
-        if self._status is not Status.STATUS_CONNECTING:
-            return None
-        deadline = (
-            self._tcp.get_connect_deadline() if self._tcp is not None else self._stage_deadline
-        )
-        return max(0.0, deadline - time.monotonic())
+        connector = self._connector
+        return connector.get_wait_timeout() if connector is not None else None
 
     def get_request_bytes_pending(self) -> int:
         """Bytes of the current request (head and body) not yet handed to the connection."""
@@ -1074,7 +888,9 @@ class HTTPClient:
 
     def get_connection(self) -> StreamPeer | None:
         """The stream in use: the TCP peer, or the one given to ``set_connection()``."""
-        return self._peer or self._tls or self._stream or self._tcp
+        if self._connector is not None:
+            return self._connector.connection()
+        return self._peer
 
     connection = property(get_connection, set_connection)
 
