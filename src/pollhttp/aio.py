@@ -48,17 +48,19 @@ async def wait(obj: Waitable, timeout: float | None = None) -> bool:
     limit = due if timeout is None else (timeout if due is None else min(timeout, due))
     loop = asyncio.get_running_loop()
     future: asyncio.Future[None] = loop.create_future()
-    fd, read, write = interest
+    fd, read, write, _ = interest
+    fds = interest.descriptors()  # several while connects are raced
     if fd == wakeup_fd():
         waiters = _wakeup_waiters.setdefault(loop, set())
         if not waiters:
             loop.add_reader(fd, _ring, loop)
         waiters.add(future)
     else:
-        if read or not write:
-            loop.add_reader(fd, _resolve, future)
-        if write:
-            loop.add_writer(fd, _resolve, future)
+        for each in fds:
+            if read or not write:
+                loop.add_reader(each, _resolve, future)
+            if write:
+                loop.add_writer(each, _resolve, future)
     try:
         await asyncio.wait_for(future, limit)
     except asyncio.TimeoutError:
@@ -70,8 +72,9 @@ async def wait(obj: Waitable, timeout: float | None = None) -> bool:
             if not waiters and _wakeup_waiters.pop(loop, None) is not None:
                 loop.remove_reader(fd)
         else:
-            loop.remove_reader(fd)
-            loop.remove_writer(fd)
+            for each in fds:
+                loop.remove_reader(each)
+                loop.remove_writer(each)
     return True
 
 

@@ -47,16 +47,19 @@ def wait(objects: Iterable[W], timeout: float | None = None) -> list[W]:
     if ready or not waiting:
         return ready
     masks: dict[int, int] = {}
-    for _, (fd, read, write) in waiting:
-        mask = (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)
-        masks[fd] = masks.get(fd, 0) | (mask or selectors.EVENT_READ)
+    for _, interest in waiting:
+        mask = (selectors.EVENT_READ if interest.read else 0) | (
+            selectors.EVENT_WRITE if interest.write else 0
+        )
+        for fd in interest.descriptors():  # several while connects are raced
+            masks[fd] = masks.get(fd, 0) | (mask or selectors.EVENT_READ)
     with selectors.DefaultSelector() as selector:
         for fd, mask in masks.items():
             selector.register(fd, mask)
         fired = {key.fd for key, _ in selector.select(limit)}
     if wakeup_fd() in fired:
         drain()
-    woken = [obj for obj, interest in waiting if interest.fd in fired]
+    woken = [obj for obj, interest in waiting if fired.intersection(interest.descriptors())]
     if woken:
         return woken
     # Nothing fired: return the requests whose timeout is now due, so poll() reports it.
