@@ -38,6 +38,7 @@ from .transport import (
     TLSOptions,
     connect_authority,
     parse_host,
+    wait_for_fds,
     wakeup_fd,
 )
 
@@ -73,6 +74,27 @@ class Target:
     ip_version: int = 0
 
 
+#: RFC 8305 §5: the most connection attempts in flight at once.
+MAX_ATTEMPTS = 6
+
+
+def interleave(addresses: Sequence[Address]) -> list[Address]:
+    """Alternate address families, starting with the family of the resolver's first choice.
+
+    RFC 8305 §4: the resolver's order (RFC 6724) decides which family goes first; then
+    the families take turns, so one broken family never delays the other for long.
+    """
+    if not addresses:
+        return []
+    first_v6 = ":" in addresses[0][0]
+    first = [a for a in addresses if (":" in a[0]) == first_v6]
+    second = [a for a in addresses if (":" in a[0]) != first_v6]
+    mixed: list[Address] = []
+    for index in range(max(len(first), len(second))):
+        mixed += first[index : index + 1] + second[index : index + 1]
+    return mixed
+
+
 class Connector:
     """Carries one connection from a host name to a stream ready for HTTP.
 
@@ -81,10 +103,19 @@ class Connector:
     """
 
     def __init__(
-        self, target: Target, *, resolver: Resolver, limits: Limits, connect_timeout: float
+        self,
+        target: Target,
+        *,
+        resolver: Resolver,
+        limits: Limits,
+        connect_timeout: float,
+        happy_eyeballs_delay: float | None = None,
     ) -> None:
         self.target = target
         self.connect_timeout = connect_timeout
+        #: Seconds before the next address is tried while earlier attempts still run
+        #: (RFC 8305 Happy Eyeballs); None tries the addresses one after another.
+        self.happy_eyeballs_delay = happy_eyeballs_delay
         self._limits = limits
         proxy = target.proxy
         # The steps after the TCP connect, in order.
@@ -99,7 +130,9 @@ class Connector:
         self._candidates: list[Address] = []
         self._errors: list[PollHTTPError] = []
         self._resolution: Resolution | None = None
-        self._tcp: StreamPeerTCP | None = None
+        # TCP connects in flight; more than one only while racing (Happy Eyeballs).
+        self._attempts: list[StreamPeerTCP] = []
+        self._next_attempt = 0.0
         self._tls: StreamPeerTLS | None = None
         self._tunnel: ClientConnection | None = None
         self._outgoing = memoryview(b"")
@@ -128,8 +161,7 @@ class Connector:
         if step is Step.RESOLVE:
             return self._poll_resolve(blocking)
         if step is Step.TCP:
-            assert self._tcp is not None
-            return self._poll_tcp(self._tcp, blocking)
+            return self._poll_tcp(blocking)
         if step is Step.TUNNEL:
             assert self._tunnel is not None
             return self._poll_tunnel(self._tunnel, blocking)
@@ -153,43 +185,71 @@ class Connector:
         return False
 
     def _start_tcp(self, addresses: Sequence[Address]) -> None:
-        """Connect to the first of ``addresses`` of the family ``ip_version`` allows."""
+        """Connect to ``addresses`` of the family ``ip_version`` allows, families interleaved."""
         version = self.target.ip_version
         if version:
             addresses = [a for a in addresses if (":" in a[0]) == (version == 6)]
             if not addresses:
                 raise ResolveError(f"{self._host} has no IPv{version} address")
-        self._candidates = list(addresses)
-        self._connect_next()
+        self._candidates = interleave(addresses)
+        # With Happy Eyeballs, connect_timeout runs from the first attempt for all of them.
+        self._tcp_deadline = time.monotonic() + self.connect_timeout
+        self._start_attempts(time.monotonic())
 
-    def _connect_next(self) -> None:
-        """Start a TCP connect to the next candidate address; fail when none is left."""
-        while self._candidates:
+    def _start_attempts(self, now: float) -> None:
+        """Start the next connects that are due; fail when none is left in flight or to come.
+
+        Sequential (no delay): the next address once the one before has failed. Racing:
+        also when ``happy_eyeballs_delay`` has passed since the last one started (RFC 8305
+        §5), up to `MAX_ATTEMPTS` at once.
+        """
+        delay = self.happy_eyeballs_delay
+        while self._candidates and len(self._attempts) < MAX_ATTEMPTS:
+            if self._attempts and (delay is None or now < self._next_attempt):
+                break
             ip, port = self._candidates.pop(0)
-            tcp = StreamPeerTCP(self.connect_timeout)
+            timeout = self.connect_timeout if delay is None else self._tcp_deadline - now
+            tcp = StreamPeerTCP(max(0.0, timeout))
             if tcp.connect_to_host(ip, port) == Error.OK:
-                self._tcp = tcp
-                return
-            self._errors.append(tcp.get_last_error() or ConnectError(f"{ip} port {port}"))
-        reasons = "; ".join(str(exc) for exc in self._errors) or "no address"
-        raise ConnectError(reasons) from (self._errors[-1] if self._errors else None)
+                self._attempts.append(tcp)
+                self._next_attempt = now + (delay or 0.0)
+            else:  # refused at once (no route, ...): the next one starts at once
+                self._errors.append(tcp.get_last_error() or ConnectError(f"{ip} port {port}"))
+        if not self._attempts:
+            reasons = "; ".join(str(exc) for exc in self._errors) or "no address"
+            raise ConnectError(reasons) from (self._errors[-1] if self._errors else None)
 
-    def _poll_tcp(self, tcp: StreamPeerTCP, blocking: bool) -> bool:
-        if blocking and tcp.get_status() == StreamPeerTCP.STATUS_CONNECTING:
-            tcp.wait(readable=False, writable=True, timeout=self.connect_timeout)
-        tcp.poll()
-        status = tcp.get_status()
-        if status == StreamPeerTCP.STATUS_CONNECTING:
+    def _poll_tcp(self, blocking: bool) -> bool:
+        if blocking:
+            wait_for_fds(
+                [tcp.fileno() for tcp in self._attempts],
+                readable=False,
+                writable=True,
+                timeout=self.get_wait_timeout(),
+            )
+        now = time.monotonic()
+        winner: StreamPeerTCP | None = None
+        for tcp in list(self._attempts):
+            tcp.poll()
+            status = tcp.get_status()
+            if status == StreamPeerTCP.STATUS_CONNECTED:
+                winner = tcp
+                break
+            if status != StreamPeerTCP.STATUS_CONNECTING:
+                self._attempts.remove(tcp)
+                self._errors.append(tcp.get_last_error() or ConnectError("connect failed"))
+                self._next_attempt = now  # RFC 8305 §5: a failure starts the next at once
+        if winner is None:
+            self._start_attempts(now)
             return False
-        self._tcp = None
-        if status != StreamPeerTCP.STATUS_CONNECTED:
-            self._errors.append(tcp.get_last_error() or ConnectError("connect failed"))
-            self._connect_next()
-            return False
+        for tcp in self._attempts:
+            if tcp is not winner:
+                tcp.close()  # the losers are closed at once
+        self._attempts = []
         # Heads and bodies are written whole, so Nagle's delay only adds latency.
-        tcp.set_no_delay(True)
+        winner.set_no_delay(True)
         self._errors = []
-        self.stream = tcp
+        self.stream = winner
         return self._next_step(blocking)
 
     def _next_step(self, blocking: bool) -> bool:
@@ -321,8 +381,16 @@ class Connector:
         if self._tunnel is not None and self.stream is not None:
             sending = bool(self._outgoing)
             return self.stream.wait(readable=not sending, writable=sending, timeout=timeout)
-        if self._tcp is not None:
-            return self._tcp.wait(readable=False, writable=True, timeout=timeout)
+        if self._attempts:
+            due = self.get_wait_timeout()
+            limit = due if timeout is None or (due is not None and due < timeout) else timeout
+            ready = wait_for_fds(
+                [tcp.fileno() for tcp in self._attempts],
+                readable=False,
+                writable=True,
+                timeout=limit,
+            )
+            return ready or limit != timeout
         return True
 
     def get_wait_interest(self) -> Interest | None:
@@ -334,8 +402,9 @@ class Connector:
             if self._resolution.get_status() != ResolverStatus.RESOLVER_STATUS_WAITING:
                 return READY_NOW
             return Interest(doorbell, True, False)
-        if self._tcp is not None:
-            return Interest(self._tcp.fileno(), False, True)
+        if self._attempts:
+            fds = [tcp.fileno() for tcp in self._attempts]
+            return Interest(fds[0], False, True, tuple(fds[1:]))
         stream = self._tls or self.stream
         if stream is None or self.step is Step.DONE:
             return None
@@ -349,12 +418,18 @@ class Connector:
         """Seconds until `poll` must run for a connect or handshake timeout to fire."""
         if self._resolution is not None or self.step is Step.DONE:
             return None
-        deadline = self._tcp.get_connect_deadline() if self._tcp is not None else self._deadline
+        if self._attempts:
+            deadline = min(tcp.get_connect_deadline() for tcp in self._attempts)
+            racing = self.happy_eyeballs_delay is not None
+            if racing and self._candidates and len(self._attempts) < MAX_ATTEMPTS:
+                deadline = min(deadline, self._next_attempt)
+        else:
+            deadline = self._deadline
         return max(0.0, deadline - time.monotonic())
 
     def connection(self) -> StreamPeer | None:
         """The stream furthest along: the TLS session in its handshake, else the one below."""
-        return self._tls or self.stream or self._tcp
+        return self._tls or self.stream or (self._attempts[0] if self._attempts else None)
 
     def take_stream(self) -> StreamPeer:
         """Hand the finished stream over; the connector no longer closes it."""
@@ -366,9 +441,10 @@ class Connector:
 
     def close(self) -> None:
         """Close every stream of an unfinished connection and forget the lookup."""
-        for stream in (self._tls, self.stream, self._tcp):
+        for stream in (self._tls, self.stream, *self._attempts):
             if stream is not None:
                 stream.close()
-        self._tls = self.stream = self._tcp = None
+        self._tls = self.stream = None
+        self._attempts = []
         self._tunnel = None
         self._resolution = None

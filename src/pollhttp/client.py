@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
-from ._checks import check_body, check_headers, check_int, check_text
+from ._checks import check_body, check_headers, check_int, check_seconds, check_text
 from ._connector import Connector, Step, Target
 from ._enums import Error, Method, ResponseCode, Status
 from ._errors import (
@@ -219,6 +219,7 @@ class HTTPClient:
         #: Seconds a TCP connect to one address may take (Godot's project setting, 30 s);
         #: each later step (TLS handshake, proxy tunnel) gets as long again.
         self.connect_timeout = 30.0
+        self._happy_eyeballs_delay: float | None = 0.25
         self._resolver: Resolver = resolver or resolve_in_thread
         self._ip_version = 0
         self._blocking = False
@@ -307,6 +308,7 @@ class HTTPClient:
                 resolver=self._resolver,
                 limits=self.limits,
                 connect_timeout=self.connect_timeout,
+                happy_eyeballs_delay=self._happy_eyeballs_delay,
             )
         except PollHTTPError as exc:
             return self._fail(exc)
@@ -871,6 +873,29 @@ class HTTPClient:
         return self._ip_version
 
     ip_version = property(get_ip_version, set_ip_version)
+
+    def set_happy_eyeballs_delay(self, seconds: float | None) -> None:
+        """Race the addresses of a host (RFC 8305): the next starts after ``seconds``.
+
+        While a connect has not succeeded after this delay (0.1 to 2 s; default 0.25),
+        the next address starts too, families interleaved, up to 6 at once; the first
+        to connect wins and the others are closed. ``connect_timeout`` then runs from the
+        first attempt for all of them. None tries one address after another, each with
+        the whole ``connect_timeout``, as Godot does.
+        """
+        if seconds is not None:
+            seconds = check_seconds("happy_eyeballs_delay", seconds, none_ok=False)
+            if seconds is None or not 0.1 <= seconds <= 2.0:
+                raise InvalidParameterError(
+                    "happy_eyeballs_delay must be 0.1 to 2 seconds or None"
+                )
+        self._happy_eyeballs_delay = seconds
+
+    def get_happy_eyeballs_delay(self) -> float | None:
+        """Seconds before the next address is raced, or None for one after another."""
+        return self._happy_eyeballs_delay
+
+    happy_eyeballs_delay = property(get_happy_eyeballs_delay, set_happy_eyeballs_delay)
 
     def set_connection(self, connection: StreamPeer) -> None:
         """Use an already open stream, e.g. one the caller connected; the status is CONNECTED.

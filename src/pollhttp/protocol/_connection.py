@@ -210,8 +210,10 @@ class ClientConnection:
         if data:
             self._buf += data
             if self.state is ConnState.IDLE:
-                self.unsolicited += len(data)
                 self.state = ConnState.MUST_CLOSE
+                self.unsolicited += len(data)
+            elif self.unsolicited:
+                self.unsolicited += len(data)  # more of what nobody asked for
         else:
             self._eof = True
 

@@ -7,6 +7,7 @@ from ._base import (
     StreamPeer,
     network_error,
     wait_for_fd,
+    wait_for_fds,
 )
 from ._proxy import Proxy, absolute_target, connect_authority, environment_proxy, parse_proxy
 from ._resolver import (
@@ -46,5 +47,6 @@ __all__ = [
     "parse_proxy",
     "resolve_in_thread",
     "wait_for_fd",
+    "wait_for_fds",
     "wakeup_fd",
 ]

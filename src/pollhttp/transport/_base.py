@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import selectors
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from .._enums import Error
@@ -16,6 +17,7 @@ __all__ = [
     "StreamPeer",
     "network_error",
     "wait_for_fd",
+    "wait_for_fds",
 ]
 
 
@@ -23,11 +25,18 @@ class Interest(NamedTuple):
     """What a client waits for: a descriptor and the readiness that lets it progress.
 
     ``fd == -1`` means it can progress now: call ``poll()`` (or read the body) at once.
+    ``others`` are more descriptors waited on for the same readiness (connection
+    attempts raced by Happy Eyeballs); the client can progress when any one is ready.
     """
 
     fd: int
     read: bool
     write: bool
+    others: tuple[int, ...] = ()
+
+    def descriptors(self) -> tuple[int, ...]:
+        """Every descriptor of the interest: ``fd`` first, then ``others``."""
+        return (self.fd, *self.others) if self.fd >= 0 else ()
 
 
 READY_NOW = Interest(-1, False, False)
@@ -45,11 +54,20 @@ def wait_for_fd(fd: int, *, readable: bool, writable: bool, timeout: float | Non
 
     Returns False when there is nothing to wait on (no descriptor) or the time ran out.
     """
-    if fd < 0 or not (readable or writable):
+    return wait_for_fds((fd,), readable=readable, writable=writable, timeout=timeout)
+
+
+def wait_for_fds(
+    fds: Sequence[int], *, readable: bool, writable: bool, timeout: float | None
+) -> bool:
+    """Sleep until any of ``fds`` is ready or ``timeout`` passes; False if none is usable."""
+    fds = [fd for fd in fds if fd >= 0]
+    if not fds or not (readable or writable):
         return False
     events = (selectors.EVENT_READ if readable else 0) | (selectors.EVENT_WRITE if writable else 0)
     with selectors.DefaultSelector() as selector:
-        selector.register(fd, events)
+        for fd in fds:
+            selector.register(fd, events)
         return bool(selector.select(timeout))
 
 
