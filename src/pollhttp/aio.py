@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ._checks import check_seconds
 from .http_request import Response, _OneCall
 from .transport import drain, wakeup_fd
 from .waiter import Waitable
@@ -38,8 +39,10 @@ async def wait(obj: Waitable, timeout: float | None = None) -> bool:
     """Sleep until ``obj`` can make progress; False when ``timeout`` seconds passed first.
 
     The object's own deadline (``get_wait_timeout()``) also ends the wait, so that its
-    ``poll()`` can report a timeout.
+    ``poll()`` can report a timeout. ``timeout`` None, ``math.inf`` or over ``NO_LIMIT``
+    is no limit; negative or NaN raises `InvalidParameterError`.
     """
+    timeout = check_seconds("timeout", timeout)
     interest = obj.get_wait_interest()
     if interest is None or interest.fd < 0:
         await asyncio.sleep(0)  # still yield, so other tasks (and cancellation) can run

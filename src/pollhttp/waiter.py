@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import selectors
+import time
 from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
+from ._checks import check_seconds
 from .transport import Interest, drain, wakeup_fd
 
-__all__ = ["Waitable", "wait"]
+__all__ = ["LONGEST_SLEEP", "Waitable", "wait"]
+
+#: The longest single sleep in a selector, in seconds: epoll and poll take milliseconds
+#: in a C int (about 24.8 days), and Python raises OverflowError past that. Longer waits
+#: are slept in pieces of this size.
+LONGEST_SLEEP = 86400.0
 
 
 class Waitable(Protocol):
@@ -29,10 +36,12 @@ def wait(objects: Iterable[W], timeout: float | None = None) -> list[W]:
     an empty list when the time ran out or none of them waits for anything. The sleep is
     one ``selectors`` call over all their descriptors (and the wake-up descriptor of name
     lookups and worker threads); an object whose timeout is due is returned too.
+    ``timeout`` None, ``math.inf`` or over ``NO_LIMIT`` is no limit; negative or NaN
+    raises `InvalidParameterError`.
     """
     waiting: list[tuple[W, Interest]] = []
     ready: list[W] = []
-    limit = timeout
+    limit = check_seconds("timeout", timeout)
     for obj in objects:
         interest = obj.get_wait_interest()
         if interest is None:
@@ -53,10 +62,16 @@ def wait(objects: Iterable[W], timeout: float | None = None) -> list[W]:
         )
         for fd in interest.descriptors():  # several while connects are raced
             masks[fd] = masks.get(fd, 0) | (mask or selectors.EVENT_READ)
+    deadline = None if limit is None else time.monotonic() + limit
     with selectors.DefaultSelector() as selector:
         for fd, mask in masks.items():
             selector.register(fd, mask)
-        fired = {key.fd for key, _ in selector.select(limit)}
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            piece = None if left is None else min(left, LONGEST_SLEEP)
+            fired = {key.fd for key, _ in selector.select(piece)}
+            if fired or left is None or left <= LONGEST_SLEEP:
+                break
     if wakeup_fd() in fired:
         drain()
     woken = [obj for obj, interest in waiting if fired.intersection(interest.descriptors())]
