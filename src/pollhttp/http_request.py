@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import json as _json
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ._enums import Error, Method, Status
@@ -268,6 +270,9 @@ class _Transfer:
         self.decoder: ContentDecoder | None = None
         self.undecoded = ""
         self.file: Any = None
+        # (part, target) while a download goes through a .part file; None when the target
+        # is written in place (a device or a FIFO) or there is no file.
+        self.file_paths: tuple[str, str] | None = None
         self.resume_from = 0
         self.progress: tuple[int, int] | None = None
         self.upload: tuple[int, int] | None = None
@@ -317,21 +322,25 @@ class _Transfer:
 
     def _close_file(self, success: bool) -> None:
         handle, self.file = self.file, None
+        paths, self.file_paths = self.file_paths, None
         if handle is None:
             return
         owner = self.owner
-        part = Path(owner._part_path())
         try:
             handle.close()
+            if paths is None:
+                return  # written in place: there is nothing to move or remove
+            part, target = paths
             if success:
-                os.replace(part, owner.download_file)
-                Path(owner._validator_path()).unlink(missing_ok=True)
+                os.replace(part, target)
+                Path(_validator_path(part)).unlink(missing_ok=True)
             elif not owner.resume_download:
-                part.unlink(missing_ok=True)
-                Path(owner._validator_path()).unlink(missing_ok=True)
+                Path(part).unlink(missing_ok=True)
+                Path(_validator_path(part)).unlink(missing_ok=True)
         except OSError as exc:
-            if not owner.resume_download:
-                part.unlink(missing_ok=True)
+            if paths is not None and not owner.resume_download:
+                with contextlib.suppress(OSError):
+                    Path(paths[0]).unlink(missing_ok=True)
             if success:
                 with self.lock:
                     self.result = (
@@ -1037,30 +1046,37 @@ class HTTPRequest:
 
     # -- download files ------------------------------------------------------------------------
 
-    def _part_path(self) -> str:
-        return self._download_file + ".part"
-
-    def _validator_path(self) -> str:
-        return self._download_file + ".part.validator"
-
     def _resume_headers(self, transfer: _Transfer) -> list[str]:
         """``Range`` (and ``If-Range``) for the rest of a partial download, if there is one."""
         try:
-            size = os.path.getsize(self._part_path())
-        except OSError:
+            target, in_place = _download_target(self._download_file)
+            if in_place:
+                return []  # a device or a FIFO has no part to resume
+            part = target + ".part"
+            size = os.path.getsize(part)
+        except (OSError, DownloadFileError):
             return []
         if size == 0:
             return []
         headers = [f"Range: bytes={size}-"]
         with contextlib.suppress(OSError):
-            validator = Path(self._validator_path()).read_text(encoding="utf-8").strip()
+            validator = Path(_validator_path(part)).read_text(encoding="utf-8").strip()
             if validator:
                 headers.append(f"If-Range: {validator}")
         transfer.resume_from = size
         return headers
 
     def _open_download(self, transfer: _Transfer) -> Any:
-        """Open the ``.part`` file beside ``download_file`` for this response's body."""
+        """Open where this response's body goes: the ``.part`` file beside the target.
+
+        A target that exists and is not a regular file is opened itself (see
+        `_download_target`).
+        """
+        target, in_place = _download_target(self._download_file)
+        if in_place:
+            transfer.resume_from, transfer.file_paths = 0, None
+            return _open_in_place(target)
+        part = target + ".part"
         append = False
         if transfer.resume_from:
             if transfer.code == 206:
@@ -1073,21 +1089,70 @@ class HTTPRequest:
             else:
                 transfer.resume_from = 0  # the server sent the whole body: start over
         try:
-            handle = open(self._part_path(), "ab" if append else "wb")  # noqa: SIM115 - closed by the transfer
+            handle = open(part, "ab" if append else "wb")  # noqa: SIM115 - closed by the transfer
         except OSError as exc:
-            raise DownloadFileError(
-                f"cannot open {self._part_path()}: {exc}", opening=True
-            ) from exc
+            raise DownloadFileError(f"cannot open {part}: {exc}", opening=True) from exc
+        transfer.file_paths = (part, target)
         if self.resume_download and not append:
             validators = {n: v for n, v in transfer._fields() if n in ("etag", "last-modified")}
             validator = validators.get("etag", "")
             if validator.startswith("W/"):
                 validator = ""  # If-Range needs a strong validator (RFC 9110 §13.1.5)
             with contextlib.suppress(OSError):
-                Path(self._validator_path()).write_text(
+                Path(_validator_path(part)).write_text(
                     validator or validators.get("last-modified", ""), encoding="utf-8"
                 )
         return handle
+
+
+def _validator_path(part: str) -> str:
+    return part + ".validator"
+
+
+def _download_target(path: str) -> tuple[str, bool]:
+    """Where a download to ``path`` lands, and whether that file is written in place.
+
+    A symbolic link is followed: its target gets the body (the ``.part`` beside it) and
+    the link stays a link. A target that exists and is not a regular file (a device, a
+    FIFO, a socket, a directory) is opened and written into directly, as curl does:
+    renaming a ``.part`` over it would replace it (``/dev/null`` included, for root), so
+    it gets no ``.part``, no rename, no resume and no validator file. Godot truncates
+    ``download_file`` in place whatever it is.
+    """
+    if os.path.islink(path):
+        resolved = os.path.realpath(path)
+        if os.path.islink(resolved):  # realpath stops on a link it cannot resolve: a loop
+            raise DownloadFileError(f"cannot open {path}: a loop of symbolic links", opening=True)
+        path = resolved
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return path, False  # not there (yet): a new regular file, by way of a .part
+    return path, not stat.S_ISREG(mode)
+
+
+def _open_in_place(path: str) -> BinaryIO:
+    """Open an existing special file for writing without waiting in ``open()``.
+
+    A FIFO nobody reads would block ``open()``, and with it ``poll()``, forever (curl
+    waits there): here that is ``RESULT_DOWNLOAD_FILE_CANT_OPEN``. Once open, writes block
+    as writes to a slow disk do.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        reason: object = exc
+        if exc.errno == errno.ENXIO:
+            with contextlib.suppress(OSError):
+                fifo = stat.S_ISFIFO(os.stat(path).st_mode)
+                reason = "a FIFO no process reads" if fifo else "a socket is not a file"
+        raise DownloadFileError(f"cannot open {path}: {reason}", opening=True) from exc
+    try:
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "wb")
+    except OSError as exc:
+        os.close(fd)
+        raise DownloadFileError(f"cannot open {path}: {exc}", opening=True) from exc
 
 
 def _content_range_start(transfer: _Transfer) -> int:

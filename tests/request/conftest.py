@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import select
 import socket
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from pollhttp import HTTPRequest, Resolution, ResolveError
+
+from ..support.servers import Close, Read, Send, ThreadedListener, _read_request, _send_all
 
 Completion = tuple[Any, int, list[str], bytes]
 
@@ -116,3 +120,80 @@ def request_line(raw_request: bytes) -> str:
 
 def body_of(raw_request: bytes) -> bytes:
     return raw_request.split(b"\r\n\r\n", 1)[1]
+
+
+# -- a scripted server that waits for the test, and tells it ---------------------------------
+
+
+@dataclass
+class Await:
+    """Step: wait until the test sets ``event`` (a signal, never a sleep)."""
+
+    event: threading.Event
+
+
+@dataclass
+class Notify:
+    """Step: set ``event``, telling the test that the steps before it are done."""
+
+    event: threading.Event
+
+
+class SignalledServer(ThreadedListener):
+    """`ScriptedServer`'s ``Read``, ``Send`` and ``Close`` steps, plus `Await` and `Notify`.
+
+    Plays ``scripts[i]`` on the i-th connection (the last one repeats). ``Close`` closes
+    the connection and the script goes on, so a ``Notify`` after it says the close is done;
+    a script that ends with the connection open waits for the client to close it.
+    """
+
+    def __init__(self, scripts: Sequence[Sequence[object]]) -> None:
+        super().__init__()
+        self.scripts = scripts
+        self.requests: list[bytes] = []
+
+    def handle(self, conn: socket.socket, index: int) -> None:
+        pending = bytearray()
+        conn.settimeout(0.05)
+        open_ = True
+        try:
+            for step in self.scripts[min(index, len(self.scripts) - 1)]:
+                if isinstance(step, Read):
+                    request = _read_request(conn, pending, self._stop)
+                    if request is None:
+                        return
+                    self.requests.append(request)
+                elif isinstance(step, Send):
+                    _send_all(conn, step.data, self._stop)
+                elif isinstance(step, Close):
+                    conn.close()
+                    open_ = False
+                elif isinstance(step, Notify):
+                    step.event.set()
+                elif isinstance(step, Await):
+                    while not step.event.wait(0.05):
+                        if self._stop.is_set():
+                            return
+            while open_ and not self._stop.is_set():
+                try:
+                    if not conn.recv(65536):
+                        return
+                except TimeoutError:
+                    continue
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+def signal(event: threading.Event, timeout: float = 5.0) -> None:
+    """Wait for the server's `Notify`; bounded."""
+    assert event.wait(timeout), "the server did not get there in time"
+
+
+def wait_readable(req: HTTPRequest, timeout: float = 5.0) -> None:
+    """Wait until the kept-alive connection of ``req`` has a close or bytes to read."""
+    peer = req.get_http_client().get_connection()
+    assert peer is not None, "no kept-alive connection"
+    readable, _, _ = select.select([peer.fileno()], [], [], timeout)
+    assert readable, "nothing arrived on the idle connection"
