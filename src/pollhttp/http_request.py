@@ -35,6 +35,7 @@ from ._errors import (
     PollHTTPError,
     RedirectError,
     ResolveError,
+    StaleConnectionError,
     TLSHandshakeError,
     TooManyRedirectsError,
     TransferTimeoutError,
@@ -501,7 +502,15 @@ class _Transfer:
             headers += self.owner._resume_headers(self)
         err = self.client.request_raw(self.method, self.url.target, headers, self.body)
         if err != Error.OK:
-            self.finish(Result.RESULT_CONNECTION_ERROR, self.client.get_last_error())
+            error = self.client.get_last_error()
+            if isinstance(error, StaleConnectionError) and self.reused:
+                # The kept-alive connection died while idle (the server closed it, RFC 9112
+                # §9.5, or wrote to it unasked). Nothing was sent, so any method, POST
+                # included, goes on a new connection, and the one retry stays unused.
+                self.client.close()
+                self.resume_from = 0
+                return True
+            self.finish(Result.RESULT_CONNECTION_ERROR, error)
             return True
         self.phase = "send"
         self.upload = (0, self.client.get_request_bytes_pending())
