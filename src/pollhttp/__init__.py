@@ -30,6 +30,7 @@ from .protocol import Limits
 from .transport import (
     READY_NOW,
     CryptoKey,
+    DNSCache,
     Interest,
     Resolution,
     StreamPeer,
@@ -69,6 +70,7 @@ __all__ = [
     "ConnectError",
     "ContentDecodingError",
     "CryptoKey",
+    "DNSCache",
     "DownloadFileError",
     "Error",
     "HTTPClient",

@@ -45,12 +45,14 @@ from .transport import (
     Interest,
     PrefixedStreamPeer,
     Proxy,
+    Resolution,
     Resolver,
     StreamPeer,
     TLSOptions,
     absolute_target,
     parse_host,
     parse_proxy,
+    parse_resolve_overrides,
     resolve_in_thread,
 )
 
@@ -220,7 +222,8 @@ class HTTPClient:
         #: each later step (TLS handshake, proxy tunnel) gets as long again.
         self.connect_timeout = 30.0
         self._happy_eyeballs_delay: float | None = 0.25
-        self._resolver: Resolver = resolver or resolve_in_thread
+        self._overrides: dict[tuple[str, int], list[str]] = {}
+        self._resolver: Resolver = resolve_in_thread if resolver is None else resolver
         self._ip_version = 0
         self._blocking = False
         self._read_chunk_size = 65536
@@ -305,7 +308,7 @@ class HTTPClient:
         try:
             connector = Connector(
                 target,
-                resolver=self._resolver,
+                resolver=self._lookup,
                 limits=self.limits,
                 connect_timeout=self.connect_timeout,
                 happy_eyeballs_delay=self._happy_eyeballs_delay,
@@ -316,6 +319,13 @@ class HTTPClient:
         if connector.step is Step.RESOLVE:
             self._status = Status.STATUS_RESOLVING
         return Error.OK
+
+    def _lookup(self, host: str, port: int) -> Resolution:
+        """Resolve ``host``: the caller's override for it if there is one, else the resolver."""
+        addresses = self._overrides.get((host, port))
+        if addresses is not None:
+            return Resolution.finished([(address, port) for address in addresses])
+        return self._resolver(host, port)
 
     def _poll_connecting(self) -> Error:
         """RESOLVING and CONNECTING: drive the connector; CONNECTED once its stream is ready."""
@@ -886,9 +896,7 @@ class HTTPClient:
         if seconds is not None:
             seconds = check_seconds("happy_eyeballs_delay", seconds, none_ok=False)
             if seconds is None or not 0.1 <= seconds <= 2.0:
-                raise InvalidParameterError(
-                    "happy_eyeballs_delay must be 0.1 to 2 seconds or None"
-                )
+                raise InvalidParameterError("happy_eyeballs_delay must be 0.1 to 2 seconds or None")
         self._happy_eyeballs_delay = seconds
 
     def get_happy_eyeballs_delay(self) -> float | None:
@@ -896,6 +904,21 @@ class HTTPClient:
         return self._happy_eyeballs_delay
 
     happy_eyeballs_delay = property(get_happy_eyeballs_delay, set_happy_eyeballs_delay)
+
+    def set_resolve_overrides(self, overrides: Mapping[str, Sequence[str]]) -> None:
+        """Connect to these addresses instead of looking the names up (curl's ``--resolve``).
+
+        ``{"example.com:443": ["127.0.0.1"]}``: the key is a host and port as given to
+        ``connect_to_host()`` (or a proxy's), the value one or more IP addresses. TLS still
+        checks the certificate against the host name. Not in Godot.
+        """
+        self._overrides = parse_resolve_overrides(overrides)
+
+    def get_resolve_overrides(self) -> dict[str, list[str]]:
+        """The overrides, as ``{"host:port": [addresses]}``."""
+        return {f"{host}:{port}": list(addrs) for (host, port), addrs in self._overrides.items()}
+
+    resolve_overrides = property(get_resolve_overrides, set_resolve_overrides)
 
     def set_connection(self, connection: StreamPeer) -> None:
         """Use an already open stream, e.g. one the caller connected; the status is CONNECTED.

@@ -12,10 +12,12 @@ from ._base import (
 from ._proxy import Proxy, absolute_target, connect_authority, environment_proxy, parse_proxy
 from ._resolver import (
     Address,
+    DNSCache,
     Resolution,
     Resolver,
     ResolverStatus,
     parse_host,
+    parse_resolve_overrides,
     resolve_in_thread,
 )
 from ._tcp import StreamPeerTCP
@@ -26,6 +28,7 @@ __all__ = [
     "READY_NOW",
     "Address",
     "CryptoKey",
+    "DNSCache",
     "Interest",
     "PrefixedStreamPeer",
     "Proxy",
@@ -45,6 +48,7 @@ __all__ = [
     "notify",
     "parse_host",
     "parse_proxy",
+    "parse_resolve_overrides",
     "resolve_in_thread",
     "wait_for_fd",
     "wait_for_fds",

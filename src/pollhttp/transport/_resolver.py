@@ -6,18 +6,21 @@ import ipaddress
 import re
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
 
-from .._errors import InvalidParameterError, ResolveError
+from .._errors import InvalidParameterError, InvalidTypeError, ResolveError
 from ._wakeup import notify
 
 __all__ = [
     "Address",
+    "DNSCache",
     "Resolution",
     "Resolver",
     "ResolverStatus",
     "parse_host",
+    "parse_resolve_overrides",
     "resolve_in_thread",
 ]
 
@@ -103,6 +106,95 @@ def resolve_in_thread(host: str, port: int) -> Resolution:
         target=_lookup, args=(host, port, resolution), name="pollhttp-resolve", daemon=True
     ).start()
     return resolution
+
+
+class DNSCache:
+    """A `Resolver` that remembers each answer for ``ttl`` seconds (curl's default: 60).
+
+    Share one between clients (a pool or a Session does) so that they look a host up
+    once. Lookups still run on the wrapped resolver, off the caller's thread; clients
+    asking for a host whose lookup is under way share it. Failures are not remembered.
+    Godot caches answers for the life of the process.
+    """
+
+    def __init__(
+        self,
+        resolver: Resolver = resolve_in_thread,
+        *,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 1024,
+    ) -> None:
+        self._resolver = resolver
+        self.ttl = ttl
+        self._clock = clock
+        self._max_entries = max_entries
+        self._entries: dict[tuple[str, int], tuple[Resolution, float]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, host: str, port: int) -> Resolution:
+        """The remembered answer for ``(host, port)`` if still fresh, else a new lookup."""
+        key = (host, port)
+        with self._lock:
+            now = self._clock()
+            entry = self._entries.get(key)
+            if entry is not None:
+                resolution, expires = entry
+                failed = resolution.get_status() == ResolverStatus.RESOLVER_STATUS_ERROR
+                if now < expires and not failed:
+                    return resolution
+                del self._entries[key]
+            if len(self._entries) >= self._max_entries:
+                # The oldest answer goes first (dicts keep insertion order).
+                del self._entries[next(iter(self._entries))]
+            resolution = self._resolver(host, port)
+            self._entries[key] = (resolution, now + self.ttl)
+            return resolution
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def parse_resolve_overrides(
+    overrides: Mapping[str, Sequence[str]],
+) -> dict[tuple[str, int], list[str]]:
+    """Check ``{"host:port": ["address", ...]}`` (curl's ``--resolve``) and key it by (host, port).
+
+    Host names are compared as the resolver sees them (lower case, IDNA); addresses
+    must be IP literals.
+    """
+    if not isinstance(overrides, Mapping):
+        raise InvalidTypeError(
+            f'resolve overrides must be a mapping {{"host:port": [addresses]}}, '
+            f"not {type(overrides).__name__}"
+        )
+    parsed: dict[tuple[str, int], list[str]] = {}
+    for key, addresses in overrides.items():
+        if not isinstance(key, str) or ":" not in key:
+            raise InvalidParameterError(f"resolve override key {key!r} is not 'host:port'")
+        host, _, port_text = key.rpartition(":")
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise InvalidParameterError(f"resolve override key {key!r} has no valid port")
+        name = parse_host(host)[0]
+        if isinstance(addresses, str) or not isinstance(addresses, Sequence) or not addresses:
+            raise InvalidParameterError(
+                f"resolve override {key!r} needs a list of one or more IP addresses"
+            )
+        checked = []
+        for address in addresses:
+            try:
+                checked.append(str(ipaddress.ip_address(str(address).strip("[]"))))
+            except ValueError:
+                raise InvalidParameterError(
+                    f"resolve override {key!r}: {address!r} is not an IP address"
+                ) from None
+        parsed[(name, int(port_text))] = checked
+    return parsed
 
 
 _ZONE = re.compile(r"[A-Za-z0-9._~-]+")
