@@ -858,11 +858,13 @@ class _Transfer:
             userinfo = f"{unquote(first.username)}:{unquote(first.password or '')}"
             headers.append(f"Authorization: Basic {base64.b64encode(userinfo.encode()).decode()}")
         if opts.resume and self.plan.output and self.method == Method.METHOD_GET:
+            # HTTPRequest keeps the .part beside the file a symlink points to.
+            part = os.path.realpath(self.plan.output) + ".part"
             with contextlib.suppress(OSError):
-                size = os.path.getsize(self.plan.output + ".part")
+                size = os.path.getsize(part)
                 if size:
                     headers.append(f"Range: bytes={size}-")
-                    validator = Path(self.plan.output + ".part.validator").read_text().strip()
+                    validator = Path(part + ".validator").read_text().strip()
                     if validator:
                         headers.append(f"If-Range: {validator}")
         lines = [f"{self.method.name.removeprefix('METHOD_')} {target} HTTP/1.1"]
