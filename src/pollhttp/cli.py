@@ -14,12 +14,14 @@ import contextlib
 import errno
 import http
 import ipaddress
+import math
 import os
+import re
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -125,21 +127,28 @@ class _Append(argparse.Action):
         setattr(namespace, self.dest, items)
 
 
+# A decimal number as curl reads one: no "inf", "nan", "1_000" or hexadecimal.
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
+    if _DECIMAL.fullmatch(text.strip()) is None:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a number of seconds cannot be negative: {text!r}")
+    if math.isinf(value):
+        raise argparse.ArgumentTypeError(f"too large a number of seconds: {text!r}")
     return value
 
 
 def _count(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if re.fullmatch(r"[+-]?\d+", text.strip()) is None:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    value = int(text)
+    if abs(value) >= 1 << 63:  # beyond 64 bits: curl says "too large number" too
+        raise argparse.ArgumentTypeError(f"too large a number: {text!r}")
+    return value
 
 
 def _exit_code_table() -> str:
@@ -604,8 +613,32 @@ def _plans(args: argparse.Namespace, opts: Options) -> list[Plan]:
     return plans
 
 
+@contextlib.contextmanager
+def _option(name: str) -> Iterator[None]:
+    """A value the library refuses is bad usage of the option that gave it (exit status 2)."""
+    try:
+        yield
+    except InvalidParameterError as exc:
+        raise UsageError(f"bad value for {name}: {exc}") from None
+
+
+def _configure(req: HTTPRequest, opts: Options) -> None:
+    """Give ``req`` the options that are its settings; a refused value is a `UsageError`."""
+    with _option("--compressed"):
+        req.accept_gzip = opts.compressed
+    with _option("--max-redirs"):
+        req.max_redirects = opts.max_redirects if opts.follow else 0
+    with _option("--max-time"):
+        req.timeout = opts.max_time
+    with _option("--max-filesize"):
+        req.body_size_limit = opts.max_filesize
+    if opts.connect_timeout is not None:
+        with _option("--connect-timeout"):
+            req.get_http_client().connect_timeout = opts.connect_timeout
+
+
 def _check_requests(plans: Sequence[Plan], opts: Options) -> None:
-    """Let HTTPRequest judge every URL and the headers before anything is sent."""
+    """Let HTTPRequest judge every URL, the headers and the settings before anything is sent."""
     if opts.proxy is None and not opts.no_proxy:
         for plan in plans:
             parts = urlsplit(plan.url)
@@ -615,6 +648,7 @@ def _check_requests(plans: Sequence[Plan], opts: Options) -> None:
                 code = 1 if "unsupported" in str(exc) else 2
                 raise UsageError(f"{exc} (--proxy '' ignores it)", code) from None
     with HTTPRequest() as probe:
+        _configure(probe, opts)
         for plan in plans:
             try:
                 err = probe.request_raw(plan.url, [], Method.METHOD_GET)
@@ -749,6 +783,7 @@ class _Transfer:
             self.finish(2, f"cannot start the request: {req.get_last_error() or err.name}")
             return
         if opts.connect_timeout is not None:
+            # A cancelled request (-f) takes its client along: set it on this request's one.
             req.get_http_client().connect_timeout = opts.connect_timeout
         if self.run.bars_for(self):
             self.bar = self.run.display.add(plan.label)
@@ -1005,10 +1040,7 @@ class _Run:
             return self._shared
         opts = self.opts
         req = HTTPRequest(resolver=self._resolver())
-        req.accept_gzip = opts.compressed
-        req.max_redirects = opts.max_redirects if opts.follow else 0
-        req.timeout = opts.max_time
-        req.body_size_limit = opts.max_filesize
+        _configure(req, opts)
         req.poll_time_budget = 0.0  # one step per poll(): every status change is seen
         if opts.tls_options is not None:
             req.set_tls_options(opts.tls_options)

@@ -44,6 +44,55 @@ BAD_USAGE = [
     pytest.param(["--parallel-max", "0", "-Z", "http://127.0.0.1/"], "--parallel-max", id="par"),
 ]
 
+# Odd numbers for the options that become library settings: curl's status 2, one line.
+BAD_NUMBERS = [
+    *(
+        pytest.param([option, value], says, id=f"{option}={value}")
+        for option in ("-m", "--max-time", "--connect-timeout")
+        for value, says in (
+            ("inf", "not a number of seconds: 'inf'"),
+            ("nan", "not a number of seconds: 'nan'"),
+            ("1e309", "too large a number of seconds: '1e309'"),
+            ("-1", "cannot be negative: '-1'"),
+            ("-0.5", "cannot be negative: '-0.5'"),
+            ("0x10", "not a number of seconds: '0x10'"),
+            ("1_0", "not a number of seconds: '1_0'"),
+            ("5s", "not a number of seconds: '5s'"),
+            ("", "not a number of seconds: ''"),
+        )
+    ),
+    *(
+        pytest.param([option, value], says, id=f"{option}={value}")
+        for option in ("--max-redirs", "--max-filesize", "--parallel-max")
+        for value, says in (
+            ("99999999999999999999", "too large a number"),
+            ("1.5", "not a whole number: '1.5'"),
+            ("1_0", "not a whole number: '1_0'"),
+            ("inf", "not a whole number: 'inf'"),
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "says"), BAD_NUMBERS)
+def test_odd_numbers_are_bad_usage(args, says, capsys):
+    assert main([*args, "http://127.0.0.1/"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"pollhttp: argument {args[0]}") or f"/{args[0]}:" in err, err
+    assert says in err
+    assert err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("value", ["inf", "-1", "nan"])
+def test_odd_max_time_in_a_process_is_one_line_and_sends_nothing(value):
+    with ScriptedServer([[Read(), Send(response())]]) as server:
+        ran = run_cli("--max-time", value, f"http://127.0.0.1:{server.port}/")
+    assert (ran.code, ran.out) == (2, b""), ran.err
+    assert ran.err.count("\n") == 1
+    assert "--max-time" in ran.err
+    assert server.connections == 0
+
 
 @pytest.mark.parametrize(("args", "says"), BAD_USAGE)
 def test_bad_usage_exits_2_with_one_line(args, says, capsys):

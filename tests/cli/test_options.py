@@ -321,6 +321,14 @@ def test_resolve_maps_a_name_without_dns():
     assert f"Host: origin.test:{server.port}" in request_lines(server.requests[0])
 
 
+def test_huge_timeouts_mean_no_limit(demo):
+    # Finite but beyond any clock: accepted, as curl does, and no overflow mid-transfer.
+    slow = f"{demo.url}/slow?size=3000&chunks=3&delay=0.05"
+    for option in ("--max-time", "--connect-timeout"):
+        ran = run_cli(option, "1e308", slow)
+        assert (ran.code, len(ran.out)) == (0, 3000), ran.err
+
+
 def test_max_filesize():
     with scripted(response("200 OK", [], b"x" * 100)) as server:
         url = f"http://127.0.0.1:{server.port}/"
