@@ -529,7 +529,9 @@ def _options(args: argparse.Namespace) -> Options:
     if args.user_agent is not None and not _has(headers, "user-agent"):
         headers.append(f"User-Agent: {args.user_agent}")
     if args.user is not None and not _has(headers, "authorization"):
-        token = base64.b64encode(args.user.encode("utf-8", "surrogateescape")).decode()
+        # curl asks for the password of "-u user"; pollhttp never prompts: it is empty.
+        user = args.user if ":" in args.user else args.user + ":"
+        token = base64.b64encode(user.encode("utf-8", "surrogateescape")).decode()
         headers.append(f"Authorization: Basic {token}")
     if data:
         pieces = [_read_data(kind, value) for kind, value in data]
@@ -739,6 +741,7 @@ class _Transfer:
         self.heads: list[tuple[int, list[str]]] = []
         self.marks: dict[str, float] = {}
         self.method = run.opts.method
+        self.body_dropped = False  # a redirect turned the request into a GET without content
         self.result: tuple[Result, int, list[str], bytes] | None = None
         self.code = -1  # the exit status, once finished
         self.message = ""
@@ -859,6 +862,7 @@ class _Transfer:
             see_other = code == 303 and self.method != Method.METHOD_HEAD
             if see_other or (code in (301, 302) and self.method == Method.METHOD_POST):
                 self.method = Method.METHOD_GET
+                self.body_dropped = True
         elif opts.fail and code >= 400 and self.req is not None:
             # The final answer is an error: no need for its body (nor a file holding it).
             self.req.cancel_request()
@@ -878,7 +882,7 @@ class _Transfer:
         if scheme == "http" and self.via_proxy:
             target = f"http://{authority}{target}"
         headers = list(opts.headers)
-        if self.method != opts.method and self.method == Method.METHOD_GET:
+        if self.body_dropped:
             content = ("content-type", "content-length", "content-encoding")
             headers = [h for h in headers if h.partition(":")[0].strip().lower() not in content]
         if opts.compressed and not _has(headers, "accept-encoding"):
@@ -904,11 +908,13 @@ class _Transfer:
                         headers.append(f"If-Range: {validator}")
         lines = [f"{self.method.name.removeprefix('METHOD_')} {target} HTTP/1.1"]
         lines.append(f"Host: {authority}" if not _has(headers, "host") else "")
-        lines += headers
-        body = opts.body if self.method == opts.method else b""
+        for header in headers:  # as HTTPClient sends it: "Name: value", blanks trimmed
+            name, _, value = header.strip(" \t").partition(":")
+            value = value.strip(" \t")
+            lines.append(f"{name}: {value}")
+        body = b"" if self.body_dropped else opts.body
         if not _has(headers, "content-length") and (
-            (body and self.method != Method.METHOD_GET)
-            or self.method in (Method.METHOD_POST, Method.METHOD_PUT, Method.METHOD_PATCH)
+            body or self.method in (Method.METHOD_POST, Method.METHOD_PUT, Method.METHOD_PATCH)
         ):
             lines.append(f"Content-Length: {len(body)}")
         if not _has(headers, "user-agent"):

@@ -112,6 +112,51 @@ def test_user_and_user_agent(demo):
     assert f"Authorization: Basic {token}" in headers
 
 
+def sent_head(*args: str) -> tuple[int, bytes, int]:
+    """Run the command with ``args`` against a scripted server: status, raw request, port."""
+    with scripted(OK_TEXT) as server:
+        ran = run_cli(*args, f"http://127.0.0.1:{server.port}/h")
+    assert ran.code == 0, ran.err
+    return ran.code, server.requests[0], server.port
+
+
+def test_user_without_a_password_sends_an_empty_one_and_never_prompts():
+    # curl prompts for the password; pollhttp reads nothing from stdin and sends "ann:".
+    _, raw, _ = sent_head("-u", "ann")
+    token = base64.b64encode(b"ann:").decode()
+    assert f"Authorization: Basic {token}" in request_lines(raw)
+    _, raw, _ = sent_head("-u", "ann:")
+    assert f"Authorization: Basic {token}" in request_lines(raw)
+
+
+def test_get_with_data_sends_the_body():
+    # RFC 9110 §9.3.1 allows content in a GET, and -X GET -d sends it, as curl does.
+    _, raw, port = sent_head("-X", "GET", "-d", "x")
+    assert (
+        raw
+        == (
+            f"GET /h HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1\r\n"
+            f"User-Agent: pollhttp/{__import__('pollhttp').__version__}\r\nAccept: */*\r\n\r\nx"
+        ).encode()
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["-X", "GET", "-d", "x=1"], id="get-with-data"),
+        pytest.param(["-H", "X-Spaced:   v  "], id="spaces"),
+    ],
+)
+def test_verbose_request_head_matches_the_wire_for_curl_header_rules(args):
+    with scripted(OK_TEXT) as server:
+        ran = run_cli("-v", *args, f"http://127.0.0.1:{server.port}/")
+    assert ran.code == 0, ran.err
+    sent = [line[2:] for line in ran.err.splitlines() if line.startswith("> ") and len(line) > 2]
+    assert sent == request_lines(server.requests[0])
+
+
 def test_head_shows_the_head_only(demo):
     ran = run_cli("-I", f"{demo.url}/large")
     assert ran.code == 0
