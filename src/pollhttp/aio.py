@@ -39,8 +39,8 @@ async def wait(obj: Waitable, timeout: float | None = None) -> bool:
     """Sleep until ``obj`` can make progress; False when ``timeout`` seconds passed first.
 
     The object's own deadline (``get_wait_timeout()``) also ends the wait, so that its
-    ``poll()`` can report a timeout. ``timeout`` None, ``math.inf`` or over ``NO_LIMIT``
-    is no limit; negative or NaN raises `InvalidParameterError`.
+    ``poll()`` can report a timeout. ``timeout`` None, ``math.inf`` or 1e9 (31
+    years) or more is no limit; negative or NaN raises `InvalidParameterError`.
     """
     timeout = check_seconds("timeout", timeout)
     interest = obj.get_wait_interest()

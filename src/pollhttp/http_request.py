@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeAlias, TypeVar, overload
 from urllib.parse import unquote, urljoin, urlsplit
 
+from ._checks import check_body, check_bool, check_headers, check_int, check_seconds, check_text
 from ._enums import Error, Method, Status
 from ._errors import (
     ConnectError,
@@ -29,6 +30,7 @@ from ._errors import (
     DownloadFileError,
     HTTPStatusError,
     InvalidParameterError,
+    InvalidTypeError,
     LimitExceededError,
     NetworkError,
     NoResponseError,
@@ -40,7 +42,7 @@ from ._errors import (
     TooManyRedirectsError,
     TransferTimeoutError,
 )
-from .client import HTTPClient, encode_target
+from .client import BodyArgument, HeaderArgument, HTTPClient, encode_target
 from .protocol import Limits, split_request_header
 from .protocol._decoding import (
     MAX_CODINGS,
@@ -61,6 +63,7 @@ from .transport import (
     parse_proxy,
     wakeup_fd,
 )
+from .waiter import LONGEST_SLEEP
 
 if TYPE_CHECKING:
     from http.cookiejar import CookieJar
@@ -240,7 +243,14 @@ class _Transfer:
     """One accepted request with its redirects: the state ``poll()`` or a worker advances."""
 
     def __init__(
-        self, owner: HTTPRequest, url: _URL, method: Method, headers: list[str], body: bytes
+        self,
+        owner: HTTPRequest,
+        url: _URL,
+        method: Method,
+        headers: list[str],
+        body: bytes,
+        *,
+        left_out: frozenset[str] = frozenset(),
     ) -> None:
         self.owner = owner
         self.client = owner._take_client()
@@ -248,6 +258,7 @@ class _Transfer:
         self.method = method
         self.headers = headers
         self.body = body
+        self.left_out = left_out  # lower-case names the caller asked not to send
         self.redirects = 0
         self.visited = {(method, url.text): 1}
         self.started = time.monotonic()
@@ -472,6 +483,7 @@ class _Transfer:
         proxy = key[-1]
         assert proxy is None or isinstance(proxy, Proxy)
         client.use_proxy(proxy, for_https=self.url.scheme == "https")
+        client.ip_version = owner.ip_version
         err = client.connect_to_host(self.url.host, self.url.port, tls)
         owner._client_key = key
         self.fresh = True
@@ -482,8 +494,10 @@ class _Transfer:
         return True
 
     def _send(self) -> bool:
-        headers = list(self.headers)
-        names = {_header_name(h) for h in headers}
+        headers: list[str | tuple[str, None]] = list(self.headers)
+        # A header the caller left out (a None value) is neither added here nor by the
+        # client: the caller's word wins over every default.
+        names = {_header_name(h) for h in self.headers} | self.left_out
         jar = self.owner.cookie_jar
         if jar is not None:
             request = _cookie_request(self.url.text)
@@ -498,8 +512,10 @@ class _Transfer:
             self.owner.resume_download
             and self.owner.download_file
             and self.method == Method.METHOD_GET
+            and "range" not in names
         ):
             headers += self.owner._resume_headers(self)
+        headers += [(name, None) for name in sorted(self.left_out)]
         err = self.client.request_raw(self.method, self.url.target, headers, self.body)
         if err != Error.OK:
             error = self.client.get_last_error()
@@ -666,6 +682,78 @@ def _result_for(exc: PollHTTPError) -> Result:
     return Result.RESULT_CONNECTION_ERROR
 
 
+_T = TypeVar("_T")
+#: The largest count a setting takes: Godot's int is 64-bit.
+_INT_MAX = 2**63 - 1
+
+
+class _Setting(Generic[_T]):
+    """An attribute whose every assignment is checked: a wrong value fails right there.
+
+    ``check(name, value)`` returns the value to keep or raises `InvalidTypeError` /
+    `InvalidParameterError` naming the attribute. Godot prints an error and keeps the old
+    value, or takes the value and fails later in the request.
+    """
+
+    def __init__(self, check: Callable[[str, Any], _T], doc: str) -> None:
+        self._check = check
+        self.__doc__ = doc
+        self._name = self._slot = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name, self._slot = name, f"_{name}"
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _Setting[_T]: ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> _T: ...
+
+    def __get__(self, obj: object, objtype: type | None = None) -> _T | _Setting[_T]:
+        if obj is None:
+            return self
+        value: _T = getattr(obj, self._slot)
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        setattr(obj, self._slot, self._check(self._name, value))
+
+
+def _in_range(low: int, high: int) -> Callable[[str, Any], int]:
+    return lambda name, value: check_int(name, value, low, high)
+
+
+def _time_limit(name: str, value: Any) -> float:
+    """A timeout: 0 or None is no limit (Godot's 0); so is infinite or huge, kept as 0."""
+    seconds = check_seconds(name, value)
+    return 0.0 if seconds is None else seconds
+
+
+def _budget(name: str, value: Any) -> float:
+    check_seconds(name, value, none_ok=False)
+    return float(value)
+
+
+def _ip_version(name: str, value: Any) -> int:
+    version = check_int(name, value, 0, 6)
+    if version not in (0, 4, 6):
+        raise InvalidParameterError(f"{name} must be 0 (any), 4 or 6, got {version}")
+    return version
+
+
+def _cookie_jar(name: str, value: Any) -> CookieJar | None:
+    # Checked by what the jar is used for, so that http.cookiejar is imported only by
+    # programs that use cookies.
+    if value is not None and not (
+        callable(getattr(value, "add_cookie_header", None))
+        and callable(getattr(value, "extract_cookies", None))
+    ):
+        raise InvalidTypeError(
+            f"{name} must be an http.cookiejar.CookieJar or None, not {type(value).__name__}"
+        )
+    return value  # type: ignore[no-any-return]
+
+
 class HTTPRequest:
     """Godot's ``HTTPRequest``: a whole request (redirects, decoding, files) in one object.
 
@@ -704,31 +792,19 @@ class HTTPRequest:
         self.download_progress = Signal()
         #: ``(sent, total)`` as the request is written.
         self.upload_progress = Signal()
-        #: Ask for compressed bodies and decode them (gzip, deflate, br, zstd).
         self.accept_gzip = True
-        #: Most decoded body bytes accepted (-1: no limit).
         self.body_size_limit = -1
-        #: Redirects followed at most (-1: no limit; 0: none are followed).
         self.max_redirects = 8
-        #: Seconds the whole request may take, redirects included (0: no limit). Real time.
         self.timeout = 0.0
-        #: Seconds without receiving anything before the request fails (0: no limit).
         self.stall_timeout = 0.0
-        #: Keep a failed download's partial file and resume it with Range next time.
         self.resume_download = False
-        #: Longest chain of content codings decoded (urllib3 CVE-2025-66418).
         self.max_content_codings = MAX_CODINGS
-        #: How often one (method, URL) may come up in a redirect chain before it is a loop:
-        #: twice, for login flows that bounce through a page that sets a cookie.
         self.max_redirect_visits = 2
-        #: A redirect's body up to this size is read and dropped to reuse the connection;
-        #: a larger or unknown one closes it instead (never decoded).
         self.redirect_drain_limit = 64 * 1024
-        #: Most time and body bytes one ``poll()`` spends before returning.
         self.poll_time_budget = 0.004
         self.poll_byte_budget = 8 * 1024 * 1024
-        #: Stores Set-Cookie and sends Cookie by the jar's rules (``http.cookiejar``); opt-in.
         self.cookie_jar = cookie_jar
+        self.ip_version = 0
         self._limits = limits
         self._resolver = resolver
         self._download_chunk_size = 65536
@@ -739,11 +815,65 @@ class HTTPRequest:
         self._client_key: tuple[object, ...] | None = None
         self._http_proxy: Proxy | None = None
         self._https_proxy: Proxy | None = None
-        #: Take proxies from http_proxy, https_proxy and no_proxy when none was set; opt-in.
         self.use_environment_proxies = False
         self._transfer: _Transfer | None = None
         self._last: _Transfer | None = None
         self._last_error: PollHTTPError | None = None
+
+    # -- settings, checked when set ------------------------------------------------------------
+
+    accept_gzip = _Setting(
+        check_bool, "Ask for compressed bodies and decode them (gzip, deflate, br, zstd)."
+    )
+    body_size_limit = _Setting(
+        _in_range(-1, _INT_MAX), "Most decoded body bytes accepted (-1: no limit)."
+    )
+    max_redirects = _Setting(
+        _in_range(-1, _INT_MAX), "Redirects followed at most (-1: no limit; 0: none are followed)."
+    )
+    timeout = _Setting(
+        _time_limit,
+        "Seconds the whole request may take, redirects included; real time. 0 is no limit, "
+        "and so are None, ``math.inf`` and 1e9 (31 years) or more, read back as 0.",
+    )
+    stall_timeout = _Setting(
+        _time_limit,
+        "Seconds without receiving anything before the request fails; 0 (or None, or "
+        "infinite) is no limit. Not in Godot.",
+    )
+    resume_download = _Setting(
+        check_bool, "Keep a failed download's partial file and resume it with Range next time."
+    )
+    max_content_codings = _Setting(
+        _in_range(0, 64), "Longest chain of content codings decoded (urllib3 CVE-2025-66418)."
+    )
+    max_redirect_visits = _Setting(
+        _in_range(1, _INT_MAX),
+        "How often one (method, URL) may come up in a redirect chain before it is a loop: "
+        "twice, for login flows that bounce through a page that sets a cookie.",
+    )
+    redirect_drain_limit = _Setting(
+        _in_range(0, _INT_MAX),
+        "A redirect's body up to this size is read and dropped to reuse the connection; "
+        "a larger or unknown one closes it instead (never decoded).",
+    )
+    poll_time_budget = _Setting(_budget, "Most seconds one ``poll()`` spends before returning.")
+    poll_byte_budget = _Setting(
+        _in_range(1, _INT_MAX), "Most body bytes one ``poll()`` reads before returning."
+    )
+    cookie_jar = _Setting(
+        _cookie_jar,
+        "Stores Set-Cookie and sends Cookie by the jar's rules (``http.cookiejar``); opt-in.",
+    )
+    use_environment_proxies = _Setting(
+        check_bool,
+        "Take proxies from http_proxy, https_proxy and no_proxy when none was set; opt-in.",
+    )
+    ip_version = _Setting(
+        _ip_version,
+        "Connect over IPv4 only (4), IPv6 only (6) or either (0), as curl's -4 and -6 do; "
+        "Godot has no such setting.",
+    )
 
     # -- settings that only change between requests ------------------------------------------
 
@@ -760,8 +890,10 @@ class HTTPRequest:
 
     @download_chunk_size.setter
     def download_chunk_size(self, value: int) -> None:
-        if self._idle_only("download_chunk_size") and 256 <= value <= 16 * 1024 * 1024:
-            self._download_chunk_size = int(value)
+        # Godot's range (its client refuses other sizes with an error on the console).
+        size = check_int("download_chunk_size", value, 256, 16 * 1024 * 1024)
+        if self._idle_only("download_chunk_size"):
+            self._download_chunk_size = size
 
     @property
     def download_file(self) -> str:
@@ -770,8 +902,12 @@ class HTTPRequest:
 
     @download_file.setter
     def download_file(self, value: str | os.PathLike[str]) -> None:
+        path = os.fspath(value) if isinstance(value, os.PathLike) else value
+        path = check_text("download_file", path)
+        if "\0" in path:
+            raise InvalidParameterError("download_file must not contain a NUL character")
         if self._idle_only("download_file"):
-            self._download_file = os.fspath(value)
+            self._download_file = path
 
     @property
     def use_threads(self) -> bool:
@@ -780,14 +916,23 @@ class HTTPRequest:
 
     @use_threads.setter
     def use_threads(self, value: bool) -> None:
+        flag = check_bool("use_threads", value)
         if self._idle_only("use_threads"):
-            self._use_threads = bool(value)
+            self._use_threads = flag
 
     def set_tls_options(self, client_options: TLSOptions) -> None:
-        """TLS options for https URLs (default ``TLSOptions.client()``); refuses server ones."""
-        if client_options is None or client_options.is_server():
-            self._last_error = InvalidParameterError("set_tls_options() needs client TLS options")
-            return
+        """TLS options for https URLs (default ``TLSOptions.client()``).
+
+        Anything but client `TLSOptions` raises (`InvalidTypeError`, or
+        `InvalidParameterError` for server options); Godot prints an error and keeps the
+        options it had.
+        """
+        if not isinstance(client_options, TLSOptions):
+            raise InvalidTypeError(
+                f"client_options must be TLSOptions, not {type(client_options).__name__}"
+            )
+        if client_options.is_server():
+            raise InvalidParameterError("client_options must be client TLS options, not server")
         self._tls_options = client_options
 
     # -- requests ----------------------------------------------------------------------------
@@ -795,59 +940,60 @@ class HTTPRequest:
     def request(
         self,
         url: str,
-        custom_headers: Sequence[str] = (),
+        custom_headers: HeaderArgument = (),
         method: Method | int = Method.METHOD_GET,
-        request_data: str = "",
+        request_data: BodyArgument = "",
     ) -> Error:
-        """Start a request; ``request_data`` is sent as UTF-8.
+        """Start a request; ``request_data`` (text as UTF-8, or bytes) is sent with any method.
 
         Returns ``ERR_BUSY`` while another runs, ``ERR_INVALID_PARAMETER`` for a bad URL,
-        method or header (and then no completion follows); otherwise ``OK``, and the result
-        arrives through ``request_completed``. Godot may also return ``ERR_CANT_CONNECT``
-        and emit a result for the same failure; here connection failures only arrive as
-        results.
+        method, header or body (and then nothing is sent and no completion follows);
+        otherwise ``OK``, and the result arrives through ``request_completed``. Headers are
+        ``"Name: value"`` lines, ``(name, value)`` pairs or a mapping; a None value leaves
+        that header out, a default one (``User-Agent``, ``Accept``, ``Accept-Encoding``)
+        included. Godot may also return ``ERR_CANT_CONNECT`` and emit a result for the same
+        failure; here connection failures only arrive as results. Godot drops the body of
+        a GET (RFC 9110 §9.3.1 allows one).
         """
-        return self.request_raw(
-            url,
-            custom_headers,
-            method,
-            request_data.encode("utf-8", "surrogatepass")
-            if isinstance(request_data, str)
-            else request_data,
-        )
+        if self._transfer is not None:
+            return Error.ERR_BUSY
+        try:
+            body = check_body("request_data", request_data)
+        except InvalidParameterError as exc:
+            self._last_error = exc
+            return Error.ERR_INVALID_PARAMETER
+        return self.request_raw(url, custom_headers, method, body)
 
     def request_raw(
         self,
         url: str,
-        custom_headers: Sequence[str] = (),
+        custom_headers: HeaderArgument = (),
         method: Method | int = Method.METHOD_GET,
-        request_data_raw: bytes = b"",
+        request_data_raw: BodyArgument = b"",
     ) -> Error:
-        """Start a request with a raw byte body."""
+        """Start a request with a raw byte body, sent as it is; see `request`."""
         if self._transfer is not None:
             return Error.ERR_BUSY
         try:
-            if (
-                isinstance(method, bool)
-                or not isinstance(method, int)
-                or not 0 <= method < Method.METHOD_MAX
-            ):
-                raise InvalidParameterError(f"invalid method {method!r}")
-            parsed = _parse_url(url)
-            headers = list(custom_headers)
+            verb = Method(check_int("method", method, 0, Method.METHOD_MAX - 1))
+            parsed = _parse_url(check_text("url", url))
+            headers, left_out = check_headers("custom_headers", custom_headers)
+            body = check_body("request_data_raw", request_data_raw)
+            if "host" in left_out:
+                raise InvalidParameterError("Host cannot be left out (RFC 9112 §3.2)")
             fields = tuple(split_request_header(header) for header in headers)
             # The same checks the connection makes when it sends: refused now, not later.
-            verb = Method(method).name.removeprefix("METHOD_").encode()
-            length = 0 if method == Method.METHOD_GET else len(request_data_raw)
-            request_head(verb, encode_target(parsed.target), fields, length)
+            name = verb.name.removeprefix("METHOD_").encode()
+            request_head(name, encode_target(parsed.target), fields, len(body))
         except (InvalidParameterError, UnicodeError) as exc:
             self._last_error = (
                 exc if isinstance(exc, InvalidParameterError) else InvalidParameterError(str(exc))
             )
             return Error.ERR_INVALID_PARAMETER
-        if self.accept_gzip and not any(_header_name(h) == "accept-encoding" for h in headers):
+        names = {_header_name(h) for h in headers} | left_out
+        if self.accept_gzip and "accept-encoding" not in names:
             headers.append(f"Accept-Encoding: {accept_encoding()}")
-        transfer = _Transfer(self, parsed, Method(method), headers, bytes(request_data_raw))
+        transfer = _Transfer(self, parsed, verb, headers, body, left_out=left_out)
         self._transfer = transfer
         if self._use_threads:
             threading.Thread(
@@ -862,9 +1008,10 @@ class HTTPRequest:
 
     def _key(self, url: _URL) -> tuple[object, ...]:
         # A kept-alive connection serves the next request only to the same origin with the
-        # same TLS options and proxy (ecosystem.md §3.3 case 39). The proxy comes last.
+        # same TLS options, address family and proxy (ecosystem.md §3.3 case 39). The proxy
+        # comes last.
         tls = self._tls_options if url.scheme == "https" else None
-        return (*url.origin, tls, self._proxy_for(url))
+        return (*url.origin, tls, self.ip_version, self._proxy_for(url))
 
     def _proxy_for(self, url: _URL) -> Proxy | None:
         proxy = self._https_proxy if url.scheme == "https" else self._http_proxy
@@ -969,15 +1116,29 @@ class HTTPRequest:
         self.request_completed.emit(*transfer.result)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Sleep until ``poll()`` has something to do, or ``timeout`` passes; never spins."""
+        """Sleep until ``poll()`` has something to do, or ``timeout`` passes; never spins.
+
+        None, ``math.inf`` or 1e9 seconds (31 years) or more waits without a limit; a
+        negative or NaN timeout raises `InvalidParameterError`.
+        """
+        limit = check_seconds("timeout", timeout)
         transfer = self._transfer
         if transfer is None or transfer.result is not None:
             return True
         if self._use_threads:
-            ready = transfer.news.wait(timeout)
+            ready = transfer.news.wait(limit)
             transfer.news.clear()
             return ready
-        return transfer.client.wait(timeout)
+        if limit is None:
+            return transfer.client.wait(None)
+        # A selector takes at most about 24 days at once (milliseconds in a C int).
+        deadline = time.monotonic() + limit
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            if transfer.client.wait(min(left, LONGEST_SLEEP)):
+                return True
+            if left <= LONGEST_SLEEP:
+                return False
 
     def get_wait_interest(self) -> Interest | None:
         """What the request waits for (see `HTTPClient.get_wait_interest`); None when idle."""
@@ -1257,46 +1418,58 @@ class _OneCall:
         method: str,
         url: str,
         *,
-        headers: Mapping[str, str] | Sequence[str] | None = None,
-        data: bytes | str | Mapping[str, Any] | None = None,
+        headers: HeaderArgument = None,
+        data: BodyArgument | Mapping[str, Any] | None = None,
         json: Any = None,
         timeout: float | None = None,
         max_redirects: int = 8,
         tls_options: TLSOptions | None = None,
         accept_gzip: bool = True,
         cookie_jar: CookieJar | None = None,
+        ip_version: int = 0,
     ) -> None:
         try:
-            verb = Method[f"METHOD_{method.upper()}"]
+            verb = Method[f"METHOD_{check_text('method', method).upper()}"]
         except KeyError:
             raise InvalidParameterError(f"unsupported method {method!r}") from None
-        lines = (
-            [f"{k}: {v}" for k, v in headers.items()]
-            if isinstance(headers, Mapping)
-            else list(headers or ())
-        )
+        check_text("url", url)
+        lines, left_out = check_headers("headers", headers)
         body, content_type = b"", ""
         if json is not None:
-            body, content_type = (
-                _json.dumps(json, separators=(",", ":")).encode(),
-                "application/json",
-            )
+            if data is not None:
+                raise InvalidParameterError("give data or json, not both: one would be lost")
+            try:
+                # allow_nan=False: NaN and Infinity are not JSON (RFC 8259 §6).
+                text = _json.dumps(json, separators=(",", ":"), allow_nan=False)
+            except TypeError as exc:
+                raise InvalidTypeError(f"json cannot be sent as JSON: {exc}") from exc
+            except ValueError as exc:
+                raise InvalidParameterError(f"json cannot be sent as JSON: {exc}") from exc
+            body, content_type = text.encode(), "application/json"
         elif isinstance(data, Mapping):
             body = HTTPClient.query_string_from_dict(data).encode()
             content_type = "application/x-www-form-urlencoded"
         elif data is not None:
-            body = data.encode() if isinstance(data, str) else bytes(data)
-        if content_type and "content-type" not in {_header_name(line) for line in lines}:
+            body = check_body("data", data)
+        names = {_header_name(line) for line in lines} | left_out
+        if content_type and "content-type" not in names:
             lines.append(f"Content-Type: {content_type}")
+        if tls_options is not None and not isinstance(tls_options, TLSOptions):
+            raise InvalidTypeError(
+                f"tls_options must be TLSOptions or None, not {type(tls_options).__name__}"
+            )
         self.agent = agent = HTTPRequest(cookie_jar=cookie_jar)
-        agent.timeout = timeout or 0.0
+        agent.timeout = timeout
         agent.max_redirects = max_redirects
         agent.accept_gzip = accept_gzip
+        agent.ip_version = ip_version
         if tls_options is not None:
             agent.set_tls_options(tls_options)
         self.outcome: tuple[Result, int, list[str], bytearray] | None = None
         agent.request_completed.connect(self._completed)
-        if agent.request_raw(url, lines, verb, body) != Error.OK:
+        headers_out: list[str | tuple[str, None]] = [*lines]
+        headers_out += [(name, None) for name in sorted(left_out)]
+        if agent.request_raw(url, headers_out, verb, body) != Error.OK:
             agent.close()
             raise agent.get_last_error() or InvalidParameterError(f"invalid request for {url!r}")
 
@@ -1316,19 +1489,25 @@ def request(
     method: str,
     url: str,
     *,
-    headers: Mapping[str, str] | Sequence[str] | None = None,
-    data: bytes | str | Mapping[str, Any] | None = None,
+    headers: HeaderArgument = None,
+    data: BodyArgument | Mapping[str, Any] | None = None,
     json: Any = None,
     timeout: float | None = None,
     max_redirects: int = 8,
     tls_options: TLSOptions | None = None,
     accept_gzip: bool = True,
     cookie_jar: CookieJar | None = None,
+    ip_version: int = 0,
 ) -> Response:
     """Make one request and return its `Response`; failures raise pollhttp exceptions.
 
-    ``data`` is sent as it is (a mapping is form-encoded), ``json`` as JSON. ``timeout``
-    limits the whole request in seconds. Blocks the calling thread, sleeping on the socket.
+    ``data`` (bytes, bytearray, memoryview or str) is sent as it is, with any method, GET
+    included; a mapping is form-encoded; ``json`` is sent as JSON. ``headers`` are
+    ``"Name: value"`` lines, ``(name, value)`` pairs or a mapping; a None value leaves that
+    header out, a default one included. ``timeout`` limits the whole request in seconds
+    (None or ``math.inf``: no limit). ``ip_version`` 4 or 6 keeps to that address family.
+    A wrong argument raises `InvalidTypeError` or `InvalidParameterError` naming it, and
+    nothing is sent. Blocks the calling thread, sleeping on the socket.
     """
     call = _OneCall(
         method,
@@ -1341,6 +1520,7 @@ def request(
         tls_options=tls_options,
         accept_gzip=accept_gzip,
         cookie_jar=cookie_jar,
+        ip_version=ip_version,
     )
     with call.agent as agent:
         while call.outcome is None:

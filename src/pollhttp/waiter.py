@@ -36,8 +36,8 @@ def wait(objects: Iterable[W], timeout: float | None = None) -> list[W]:
     an empty list when the time ran out or none of them waits for anything. The sleep is
     one ``selectors`` call over all their descriptors (and the wake-up descriptor of name
     lookups and worker threads); an object whose timeout is due is returned too.
-    ``timeout`` None, ``math.inf`` or over ``NO_LIMIT`` is no limit; negative or NaN
-    raises `InvalidParameterError`.
+    ``timeout`` None, ``math.inf`` or 1e9 (31 years) or more is no limit; negative or
+    NaN raises `InvalidParameterError`.
     """
     waiting: list[tuple[W, Interest]] = []
     ready: list[W] = []
