@@ -1154,7 +1154,11 @@ class HTTPRequest:
         return transfer.client.get_wait_interest() or READY_NOW
 
     def get_wait_timeout(self) -> float | None:
-        """Seconds until ``poll()`` must run for ``timeout`` or ``stall_timeout`` to fire."""
+        """Seconds until ``poll()`` must run for ``timeout`` or ``stall_timeout`` to fire.
+
+        At most `LONGEST_SLEEP` (a day), so that any selector takes it: past about 24.8
+        days, epoll and poll overflow. A ``poll()`` before the deadline does no harm.
+        """
         transfer = self._transfer
         if transfer is None:
             return None
@@ -1171,7 +1175,7 @@ class HTTPRequest:
             client_left = transfer.client.get_wait_timeout()  # connect and TLS deadlines
             if client_left is not None:
                 left.append(client_left)
-        return max(0.0, min(left)) if left else None
+        return max(0.0, min(*left, LONGEST_SLEEP)) if left else None
 
     # -- reading the state -------------------------------------------------------------------
 
