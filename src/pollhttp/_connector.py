@@ -22,6 +22,7 @@ from ._errors import (
     ResolveError,
     TLSHandshakeError,
 )
+from ._trace import Trace
 from .protocol import NEED_DATA, ClientConnection, ConnState, Limits, Response
 from .transport import (
     READY_NOW,
@@ -110,12 +111,14 @@ class Connector:
         limits: Limits,
         connect_timeout: float,
         happy_eyeballs_delay: float | None = None,
+        trace: Trace | None = None,
     ) -> None:
         self.target = target
         self.connect_timeout = connect_timeout
         #: Seconds before the next address is tried while earlier attempts still run
         #: (RFC 8305 Happy Eyeballs); None tries the addresses one after another.
         self.happy_eyeballs_delay = happy_eyeballs_delay
+        self._trace = trace
         self._limits = limits
         proxy = target.proxy
         # The steps after the TCP connect, in order.
@@ -181,6 +184,8 @@ class Connector:
         if resolution.error is not None:
             raise resolution.error
         self.step = Step.TCP
+        if self._trace is not None:
+            self._trace("connect.resolved", {"host": self._host, "addresses": resolution.addresses})
         self._start_tcp(resolution.addresses)
         return False
 
@@ -210,11 +215,13 @@ class Connector:
             ip, port = self._candidates.pop(0)
             timeout = self.connect_timeout if delay is None else self._tcp_deadline - now
             tcp = StreamPeerTCP(max(0.0, timeout))
+            if self._trace is not None:
+                self._trace("connect.attempt", {"address": ip, "port": port})
             if tcp.connect_to_host(ip, port) == Error.OK:
                 self._attempts.append(tcp)
                 self._next_attempt = now + (delay or 0.0)
             else:  # refused at once (no route, ...): the next one starts at once
-                self._errors.append(tcp.get_last_error() or ConnectError(f"{ip} port {port}"))
+                self._attempt_failed(tcp)
         if not self._attempts:
             reasons = "; ".join(str(exc) for exc in self._errors) or "no address"
             raise ConnectError(reasons) from (self._errors[-1] if self._errors else None)
@@ -237,7 +244,7 @@ class Connector:
                 break
             if status != StreamPeerTCP.STATUS_CONNECTING:
                 self._attempts.remove(tcp)
-                self._errors.append(tcp.get_last_error() or ConnectError("connect failed"))
+                self._attempt_failed(tcp)
                 self._next_attempt = now  # RFC 8305 §5: a failure starts the next at once
         if winner is None:
             self._start_attempts(now)
@@ -246,11 +253,21 @@ class Connector:
             if tcp is not winner:
                 tcp.close()  # the losers are closed at once
         self._attempts = []
+        if self._trace is not None:
+            address, port = winner.get_connected_host(), winner.get_connected_port()
+            self._trace("connect.established", {"address": address, "port": port})
         # Heads and bodies are written whole, so Nagle's delay only adds latency.
         winner.set_no_delay(True)
         self._errors = []
         self.stream = winner
         return self._next_step(blocking)
+
+    def _attempt_failed(self, tcp: StreamPeerTCP) -> None:
+        error = tcp.get_last_error() or ConnectError("connect failed")
+        self._errors.append(error)
+        if self._trace is not None:
+            address, port = tcp.get_connected_host(), tcp.get_connected_port()
+            self._trace("connect.failed", {"address": address, "port": port, "error": error})
 
     def _next_step(self, blocking: bool) -> bool:
         """Start the next step over the stream built so far; True when none is left."""
@@ -296,6 +313,11 @@ class Connector:
         if status == StreamPeerTLS.STATUS_CONNECTED:
             self._tls = None
             self.stream = tls
+            if self._trace is not None:
+                proxy = self.target.proxy if self.step is Step.PROXY_TLS else None
+                name = proxy.host if proxy is not None else self.target.host
+                info = {"server_name": name, "proxy": proxy is not None, **tls.get_session_info()}
+                self._trace("tls.established", info)
             return self._next_step(blocking)
         if status != StreamPeerTLS.STATUS_HANDSHAKING:
             error = tls.get_last_error()
@@ -333,6 +355,10 @@ class Connector:
                         )
                     leftover = conn.trailing_data
                     self._tunnel = None
+                    if self._trace is not None:
+                        authority = connect_authority(self.target.host, self.target.port)
+                        info = {"authority": authority.decode(), "status": event.status_code}
+                        self._trace("tunnel.established", info)
                     self.stream = PrefixedStreamPeer(stream, leftover) if leftover else stream
                     return self._next_step(blocking)
         except (RemoteProtocolError, NetworkError) as exc:

@@ -26,6 +26,7 @@ from ._errors import (
     StaleConnectionError,
     TLSHandshakeError,
 )
+from ._trace import Trace
 from ._version import __version__
 from .protocol import (
     NEED_DATA,
@@ -222,6 +223,9 @@ class HTTPClient:
         #: each later step (TLS handshake, proxy tunnel) gets as long again.
         self.connect_timeout = 30.0
         self._happy_eyeballs_delay: float | None = 0.25
+        #: Called with each step the client takes (see `pollhttp._trace` for the events):
+        #: connects, TLS, request and response heads, status changes. Not in Godot.
+        self.trace: Trace | None = None
         self._overrides: dict[tuple[str, int], list[str]] = {}
         self._resolver: Resolver = resolve_in_thread if resolver is None else resolver
         self._ip_version = 0
@@ -304,19 +308,19 @@ class HTTPClient:
         target = Target(
             connect_host, port, is_ip, tls_options, proxy, _USER_AGENT, self._ip_version
         )
+        return self._run(lambda: self._start_connector(target))
+
+    def _start_connector(self, target: Target) -> Error:
         self._status = Status.STATUS_CONNECTING
-        try:
-            connector = Connector(
-                target,
-                resolver=self._lookup,
-                limits=self.limits,
-                connect_timeout=self.connect_timeout,
-                happy_eyeballs_delay=self._happy_eyeballs_delay,
-            )
-        except PollHTTPError as exc:
-            return self._fail(exc)
-        self._connector = connector
-        if connector.step is Step.RESOLVE:
+        self._connector = Connector(
+            target,
+            resolver=self._lookup,
+            limits=self.limits,
+            connect_timeout=self.connect_timeout,
+            happy_eyeballs_delay=self._happy_eyeballs_delay,
+            trace=self.trace,
+        )
+        if self._connector.step is Step.RESOLVE:
             self._status = Status.STATUS_RESOLVING
         return Error.OK
 
@@ -364,11 +368,19 @@ class HTTPClient:
 
     def _run(self, step: Callable[[], Error]) -> Error:
         """Run one step; a pollhttp exception becomes an error status and code."""
+        before = self._status
         try:
             result: Error = step()
         except PollHTTPError as exc:
-            return self._fail(exc)
+            result = self._fail(exc)
+        if self.trace is not None and self._status is not before:
+            self.trace("status", {"status": self._status})
         return result
+
+    def _traced_status(self, before: Status) -> None:
+        """Tell the trace about a status change made outside `_run`."""
+        if self.trace is not None and self._status is not before:
+            self.trace("status", {"status": self._status})
 
     def _fail(self, exc: PollHTTPError) -> Error:
         """Record ``exc``, close the socket and set the sticky error status for it."""
@@ -413,8 +425,14 @@ class HTTPClient:
         else:
             reason = "bytes nobody asked for arrived on the idle connection; it is closed"
         self._disconnect()
-        self._last_error = StaleConnectionError(reason)
+        self._dropped(StaleConnectionError(reason))
         return False
+
+    def _dropped(self, error: PollHTTPError) -> None:
+        """A kept-alive connection was closed for ``error``; the status says DISCONNECTED."""
+        self._last_error = error
+        if self.trace is not None:
+            self.trace("connection.dropped", {"error": error})
 
     def _poll_requesting(self) -> Error:
         peer = self._peer
@@ -477,8 +495,12 @@ class HTTPClient:
                     return Error.OK
             elif isinstance(event, InformationalResponse):
                 self._informational.append(event)
+                if self.trace is not None:
+                    self._trace_head("response.informational", event)
             elif isinstance(event, Response):
                 self._response = event
+                if self.trace is not None:
+                    self._trace_head("response.head", event)
                 if conn.state is ConnState.TUNNEL:
                     self._enter_tunnel(conn)
                 elif event.content_length == 0:
@@ -486,6 +508,16 @@ class HTTPClient:
                 else:
                     self._status = Status.STATUS_BODY
                 return Error.OK
+
+    def _trace_head(self, name: str, head: Response | InformationalResponse) -> None:
+        assert self.trace is not None
+        info = {
+            "status": head.status_code,
+            "reason": head.reason,
+            "version": head.http_version,
+            "headers": head.headers,
+        }
+        self.trace(name, info)
 
     def _enter_tunnel(self, conn: ClientConnection) -> None:
         """After a 2xx to CONNECT or a 101, the connection carries the new protocol.
@@ -512,9 +544,11 @@ class HTTPClient:
         self._disconnect()
         if conn.unsolicited:
             # The response before them stays readable; the connection does not.
-            self._last_error = RemoteProtocolError(
-                f"{conn.unsolicited} unsolicited bytes followed the response; "
-                "the connection is closed"
+            self._dropped(
+                RemoteProtocolError(
+                    f"{conn.unsolicited} unsolicited bytes followed the response; "
+                    "the connection is closed"
+                )
             )
 
     def _disconnect(self) -> None:
@@ -570,6 +604,7 @@ class HTTPClient:
                     raise InvalidParameterError("Host cannot be left out (RFC 9112 §3.2)")
                 defaults = tuple(f for f in defaults if f[0].decode().lower() not in left_out)
             if not self._check_idle():
+                self._traced_status(Status.STATUS_CONNECTED)
                 assert self._last_error is not None
                 return self._last_error.code
             head = self._conn.start_request(
@@ -579,7 +614,9 @@ class HTTPClient:
             self._last_error = exc
             return exc.code
         except PollHTTPError as exc:
-            return self._fail(exc)
+            code = self._fail(exc)
+            self._traced_status(Status.STATUS_CONNECTED)
+            return code
         # A small body goes out with the head in one write; a large one is sent as it is,
         # after the head, never copied behind it.
         small = len(content) < _JOIN_LIMIT
@@ -588,6 +625,9 @@ class HTTPClient:
         self._body_waiting = False
         self._clear_response()
         self._status = Status.STATUS_REQUESTING
+        if self.trace is not None:
+            self.trace("request.head", {"head": head})
+            self.trace("status", {"status": self._status})
         return Error.OK
 
     def _forwarding(self) -> bool:
@@ -712,6 +752,7 @@ class HTTPClient:
                     self._end_of_message(event)
         except PollHTTPError as exc:
             self._fail(exc)
+        self._traced_status(Status.STATUS_BODY)
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def has_response(self) -> bool:
@@ -835,7 +876,9 @@ class HTTPClient:
 
     def close(self) -> None:
         """Close the connection and forget the response; settings are kept."""
+        before = self._status
         self._reset()
+        self._traced_status(before)
         self._host_header = None
         self._tls_options = None
 

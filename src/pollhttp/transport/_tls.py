@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 from .._checks import check_text
 from .._enums import Error
@@ -681,6 +682,23 @@ class StreamPeerTLS(StreamPeer):
         return len(self._plain) + (pending if self._status == self.STATUS_CONNECTED else 0)
 
     # -- the rest ------------------------------------------------------------------------
+
+    def get_session_info(self) -> dict[str, Any]:
+        """What the handshake settled: ``version``, ``cipher``, ``alpn`` and ``certificate``.
+
+        ``certificate`` is the peer's, as ``ssl.SSLObject.getpeercert()`` gives it (empty
+        when unverified). Empty before the handshake completes. Not in Godot.
+        """
+        sslobj = self._ssl
+        if sslobj is None or self._status != self.STATUS_CONNECTED:
+            return {}
+        cipher = sslobj.cipher()
+        return {
+            "version": sslobj.version(),
+            "cipher": cipher[0] if cipher else None,
+            "alpn": sslobj.selected_alpn_protocol(),
+            "certificate": sslobj.getpeercert() or {},
+        }
 
     def get_status(self) -> StreamPeerTLS.Status:
         """Where the TLS session stands."""
