@@ -128,10 +128,29 @@ _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*
 _DIGITS = re.compile(rb"[0-9]{1,19}")
 
 _NOT_REUSABLE = (ConnState.MUST_CLOSE, ConnState.TUNNEL, ConnState.ERROR)
-# Body framing, chosen once per response (RFC 9112 §6.3).
-_NO_BODY, _LENGTH, _CHUNKED, _UNTIL_CLOSE = range(4)
-# Steps of the chunked reader.
-_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER = range(4)
+
+
+class Framing(Enum):
+    """How a response body is delimited, chosen once per response (RFC 9112 §6.3)."""
+
+    NO_BODY = "no body"  # HEAD, 204, 304, Content-Length: 0
+    LENGTH = "content-length"
+    CHUNKED = "chunked"
+    UNTIL_CLOSE = "until close"  # no length: the body ends when the server closes
+
+
+class ChunkStep(Enum):
+    """Where the chunked reader stands (RFC 9112 §7.1)."""
+
+    SIZE = "size"  # reading a chunk-size line
+    DATA = "data"  # inside a chunk's data
+    DATA_END = "data end"  # the CRLF after a chunk's data
+    TRAILER = "trailer"  # after the last chunk: the trailer section
+
+
+# Module-level names for the hot paths: a global lookup, compared by identity.
+_NO_BODY, _LENGTH, _CHUNKED, _UNTIL_CLOSE = Framing
+_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER = ChunkStep
 
 
 class ClientConnection:
@@ -154,10 +173,10 @@ class ClientConnection:
         self._upgrade_requested = False
         self._informational = 0
         self._keep_alive = True
-        self._framing = _NO_BODY
+        self._framing: Framing = _NO_BODY
         self._remaining = 0
         self._received = 0
-        self._chunk_step = _SIZE
+        self._chunk_step: ChunkStep = _SIZE
         #: Bytes that followed the end of the last response in the same reads: the server
         #: sent something nobody asked for, and the connection must not be reused.
         self.unsolicited = 0
@@ -226,9 +245,9 @@ class ClientConnection:
         """
         if self.state is not ConnState.BODY or self._buf or self._eof:
             return 0
-        if self._framing == _UNTIL_CLOSE:
+        if self._framing is _UNTIL_CLOSE:
             return 1 << 62
-        if self._framing == _LENGTH or self._chunk_step == _CHUNK_DATA:
+        if self._framing is _LENGTH or self._chunk_step is _CHUNK_DATA:
             return self._remaining
         return 0
 
@@ -237,9 +256,9 @@ class ClientConnection:
         count = len(data)
         if count > self.direct_body_bytes():
             raise InvalidParameterError("more body bytes than direct_body_bytes() allowed")
-        if self._framing != _UNTIL_CLOSE:
+        if self._framing is not _UNTIL_CLOSE:
             self._remaining -= count
-            if self._framing == _CHUNKED and self._remaining == 0:
+            if self._framing is _CHUNKED and self._remaining == 0:
                 self._chunk_step = _CHUNK_END
         self._received += count
         return Data(data)
@@ -258,7 +277,7 @@ class ClientConnection:
         """Parse what has been received; a `Data` event holds at most ``max_data`` bytes."""
         try:
             if self.state is ConnState.BODY:
-                if self._framing == _CHUNKED:
+                if self._framing is _CHUNKED:
                     return self._read_chunked(max_data)
                 return self._read_plain(max_data)
             if self.state is ConnState.AWAIT_HEAD:
@@ -365,7 +384,7 @@ class ClientConnection:
             keep = False
         self._keep_alive = keep and not self._request_close
         self._framing = framing
-        self._remaining = (length or 0) if framing == _LENGTH else 0
+        self._remaining = (length or 0) if framing is _LENGTH else 0
         self._received = 0
         self._chunk_step = _SIZE
         self.state = ConnState.BODY
@@ -374,8 +393,8 @@ class ClientConnection:
             reason,
             version,
             headers,
-            0 if framing == _NO_BODY else (length if framing == _LENGTH else None),
-            framing == _CHUNKED,
+            0 if framing is _NO_BODY else (length if framing is _LENGTH else None),
+            framing is _CHUNKED,
         )
 
     @staticmethod
@@ -420,7 +439,7 @@ class ClientConnection:
         With ``max_data == 0`` only the end of the message is reported, never data.
         """
         buf = self._buf
-        if self._framing == _UNTIL_CLOSE:
+        if self._framing is _UNTIL_CLOSE:
             if buf:
                 return self._take(min(len(buf), max_data)) if max_data else NEED_DATA
             return self._finish([]) if self._eof else NEED_DATA
@@ -443,14 +462,14 @@ class ClientConnection:
         buf = self._buf
         while True:
             step = self._chunk_step
-            if step == _CHUNK_DATA:
+            if step is _CHUNK_DATA:
                 if buf and max_data:
                     count = min(self._remaining, len(buf), max_data)
                     self._remaining -= count
                     if self._remaining == 0:
                         self._chunk_step = _CHUNK_END
                     return self._take(count)
-            elif step == _CHUNK_END:
+            elif step is _CHUNK_END:
                 if len(buf) >= 2:
                     if buf[:2] != b"\r\n":
                         # h11 CVE-2025-43859: anything but CRLF here is a framing error.
@@ -458,7 +477,7 @@ class ClientConnection:
                     del buf[:2]
                     self._chunk_step = _SIZE
                     continue
-            elif step == _SIZE:
+            elif step is _SIZE:
                 limit = self.limits.max_chunk_line_bytes
                 end = buf.find(b"\n", 0, limit)
                 if end >= 0:
@@ -496,7 +515,7 @@ class ClientConnection:
                 if len(buf) > limit or m is not None:
                     raise LimitExceededError(f"trailer section larger than {limit} bytes")
                 self._scan_from = max(0, len(buf) - 2)
-            if self._eof and not (buf and step == _CHUNK_DATA):
+            if self._eof and not (buf and step is _CHUNK_DATA):
                 raise IncompleteBodyError(
                     f"connection closed after {self._received} body bytes, "
                     "before the end of the chunked body",
