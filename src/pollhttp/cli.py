@@ -42,6 +42,7 @@ from ._version import __version__
 from .client import HTTPClient
 from .http_request import HTTPRequest, Result
 from .protocol._decoding import accept_encoding
+from .protocol._headers import TOKEN
 from .transport import (
     CryptoKey,
     Resolution,
@@ -93,6 +94,7 @@ EXIT_CODES: dict[int, str] = {
 _WAITING = (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING, Status.STATUS_REQUESTING)
 _METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH")
 _REMOTE_NAME = object()  # what -O puts in the list of outputs
+_Header = str | tuple[str, None]  # a "Name: value" line, or (name, None): left out
 _STEP = 0.1  # the longest sleep between two polls: timeouts and progress stay lively
 
 
@@ -361,7 +363,8 @@ class Options:
     """How the transfers run and what they show; made from the command line or by the demo."""
 
     method: Method = Method.METHOD_GET
-    headers: list[str] = field(default_factory=list)
+    #: ``"Name: value"`` lines, and ``(name, None)`` for a header left out, default included.
+    headers: list[_Header] = field(default_factory=list)
     body: bytes = b""
     follow: bool = False
     max_redirects: int = 50
@@ -409,8 +412,28 @@ def _read_data(kind: str, value: str) -> bytes:
     return data.replace(b"\r", b"").replace(b"\n", b"") if kind == "data" else data
 
 
-def _has(headers: Sequence[str], name: str) -> bool:
-    return any(h.partition(":")[0].strip().lower() == name for h in headers)
+def _header_name(header: _Header) -> str:
+    return (header[0] if isinstance(header, tuple) else header.partition(":")[0]).strip().lower()
+
+
+def _has(headers: Sequence[_Header], name: str) -> bool:
+    """Whether ``name`` was given, as a value or as left out (then nothing is added for it)."""
+    return any(_header_name(h) == name for h in headers)
+
+
+def _header_option(text: str) -> _Header:
+    """One ``-H`` as curl reads it: ``Name:`` leaves the header out, ``Name;`` sends it empty."""
+    name, colon, value = text.partition(":")
+    if colon and name.strip() and not value.strip(" \t"):
+        if TOKEN.fullmatch(name.strip().encode("utf-8", "surrogateescape")) is None:
+            raise UsageError(f"bad header name in -H {text!r}")
+        return (name.strip(), None)
+    if not colon and text.rstrip(" \t").endswith(";"):
+        # curl's way to send a header with an empty value, since "Name:" removes one.
+        empty = text.rstrip(" \t")[:-1].strip()
+        if empty and ";" not in empty:
+            return f"{empty}:"
+    return text  # anything else is HTTPRequest's to judge (and refuse) as it is
 
 
 def _normalise_url(url: str) -> str:
@@ -525,9 +548,12 @@ def _options(args: argparse.Namespace) -> Options:
     kinds = {kind for kind, _ in data}
     if "json" in kinds and len(kinds) > 1:
         raise UsageError("--json cannot be combined with -d/--data")
-    headers = list(args.header)
+    headers = [_header_option(text) for text in args.header]
     if args.user_agent is not None and not _has(headers, "user-agent"):
-        headers.append(f"User-Agent: {args.user_agent}")
+        # -A "" leaves User-Agent out altogether, as curl's does.
+        headers.append(
+            f"User-Agent: {args.user_agent}" if args.user_agent else ("User-Agent", None)
+        )
     if args.user is not None and not _has(headers, "authorization"):
         # curl asks for the password of "-u user"; pollhttp never prompts: it is empty.
         user = args.user if ":" in args.user else args.user + ":"
@@ -884,7 +910,7 @@ class _Transfer:
         headers = list(opts.headers)
         if self.body_dropped:
             content = ("content-type", "content-length", "content-encoding")
-            headers = [h for h in headers if h.partition(":")[0].strip().lower() not in content]
+            headers = [h for h in headers if _header_name(h) not in content]
         if opts.compressed and not _has(headers, "accept-encoding"):
             headers.append(f"Accept-Encoding: {accept_encoding()}")
         first = urlsplit(self.plan.url)
@@ -909,11 +935,13 @@ class _Transfer:
         lines = [f"{self.method.name.removeprefix('METHOD_')} {target} HTTP/1.1"]
         lines.append(f"Host: {authority}" if not _has(headers, "host") else "")
         for header in headers:  # as HTTPClient sends it: "Name: value", blanks trimmed
-            name, _, value = header.strip(" \t").partition(":")
-            value = value.strip(" \t")
-            lines.append(f"{name}: {value}")
+            if isinstance(header, str):  # a header left out shows nothing
+                name, _, value = header.strip(" \t").partition(":")
+                value = value.strip(" \t")
+                lines.append(f"{name}: {value}")
         body = b"" if self.body_dropped else opts.body
-        if not _has(headers, "content-length") and (
+        given = [h for h in headers if isinstance(h, str)]  # leaving one out adds no line
+        if not _has(given, "content-length") and (
             body or self.method in (Method.METHOD_POST, Method.METHOD_PUT, Method.METHOD_PATCH)
         ):
             lines.append(f"Content-Length: {len(body)}")

@@ -42,6 +42,9 @@ BAD_USAGE = [
     pytest.param(["--pin", "sha256//nope", "https://127.0.0.1/"], "bad TLS option", id="pin"),
     pytest.param(["--max-redirs", "-2", "http://127.0.0.1/"], "--max-redirs", id="redirs"),
     pytest.param(["--parallel-max", "0", "-Z", "http://127.0.0.1/"], "--parallel-max", id="par"),
+    pytest.param(["-H", "Bad Name:", "http://127.0.0.1/"], "bad header name", id="removed-name"),
+    pytest.param(["-H", ":", "http://127.0.0.1/"], "bad request", id="header-colon-only"),
+    pytest.param(["-H", "X-A;b", "http://127.0.0.1/"], "bad request", id="header-semicolon"),
 ]
 
 # Odd numbers for the options that become library settings: curl's status 2, one line.

@@ -120,6 +120,44 @@ def sent_head(*args: str) -> tuple[int, bytes, int]:
     return ran.code, server.requests[0], server.port
 
 
+def test_an_empty_header_leaves_it_out_defaults_included():
+    _, raw, port = sent_head("-H", "Accept:", "-H", "User-Agent: ", "-H", "X-Never:")
+    # curl's rule: "Name:" with nothing after the colon removes the header, and with it
+    # the value the client would have sent by itself.
+    assert raw == f"GET /h HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+
+
+def test_an_empty_header_that_is_given_again_keeps_the_given_value():
+    _, raw, _ = sent_head("-H", "Accept: text/plain", "-H", "Accept:")
+    assert [line for line in request_lines(raw) if line.lower().startswith("accept")] == [
+        "Accept: text/plain"
+    ]
+
+
+def test_a_header_ending_in_a_semicolon_is_sent_empty():
+    _, raw, port = sent_head("-H", "X-Empty;", "-H", "X-Kept: 1")
+    # The field line holds the name and nothing else (an optional space is the writer's).
+    assert re.fullmatch(
+        rb"GET /h HTTP/1\.1\r\nHost: 127\.0\.0\.1:%d\r\nX-Empty: ?\r\nX-Kept: 1\r\n"
+        rb"User-Agent: pollhttp/\S+\r\nAccept: \*/\*\r\n\r\n" % port,
+        raw,
+    ), raw
+
+
+def test_an_empty_user_agent_sends_none():
+    _, raw, port = sent_head("-A", "")
+    assert raw == f"GET /h HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\n\r\n".encode()
+
+
+def test_an_empty_content_type_leaves_out_the_form_type():
+    _, raw, _ = sent_head("-H", "Content-Type:", "-d", "a=1")
+    lines = request_lines(raw)
+    assert lines[0] == "POST /h HTTP/1.1"
+    assert not any(line.lower().startswith("content-type") for line in lines)
+    assert "Content-Length: 3" in lines
+    assert raw.endswith(b"\r\n\r\na=1")
+
+
 def test_user_without_a_password_sends_an_empty_one_and_never_prompts():
     # curl prompts for the password; pollhttp reads nothing from stdin and sends "ann:".
     _, raw, _ = sent_head("-u", "ann")
@@ -145,6 +183,7 @@ def test_get_with_data_sends_the_body():
 @pytest.mark.parametrize(
     "args",
     [
+        pytest.param(["-H", "Accept:", "-H", "X-Empty;", "-A", ""], id="removed-and-empty"),
         pytest.param(["-X", "GET", "-d", "x=1"], id="get-with-data"),
         pytest.param(["-H", "X-Spaced:   v  "], id="spaces"),
     ],
