@@ -36,6 +36,7 @@ from ._errors import (
     PollHTTPError,
     RedirectError,
     RemoteProtocolError,
+    ResolveError,
     TLSHandshakeError,
 )
 from ._version import __version__
@@ -340,6 +341,22 @@ def _build_parser() -> _Parser:
         help="most time for each whole transfer, redirects included",
     )
     conn.add_argument(
+        "-4",
+        "--ipv4",
+        dest="ip_version",
+        action="store_const",
+        const=4,
+        help="connect to IPv4 addresses only",
+    )
+    conn.add_argument(
+        "-6",
+        "--ipv6",
+        dest="ip_version",
+        action="store_const",
+        const=6,
+        help="connect to IPv6 addresses only",
+    )
+    conn.add_argument(
         "-Z",
         "--parallel",
         action="store_true",
@@ -352,6 +369,9 @@ def _build_parser() -> _Parser:
         metavar="N",
         help="most transfers at once with -Z (default 50)",
     )
+    # Options named like negative numbers (-4, -6) make argparse read every "-1" as an
+    # option, and "--max-redirs -1" would lose its value: numbers stay values, as in curl.
+    parser._has_negative_number_optionals.clear()
     return parser
 
 
@@ -374,6 +394,7 @@ class Options:
     no_proxy: bool = False  # --proxy '': ignore the environment
     resolve: dict[tuple[str, int | None], list[str]] = field(default_factory=dict)
     connect_timeout: float | None = None
+    ip_version: int | None = None  # 4 or 6: only addresses of that family (-4, -6)
     max_time: float = 0.0
     max_filesize: int = -1
     resume: bool = False
@@ -595,6 +616,7 @@ def _options(args: argparse.Namespace) -> Options:
     opts.no_proxy = args.proxy == ""
     opts.resolve = _resolve_table(args.resolve)
     opts.connect_timeout = args.connect_timeout
+    opts.ip_version = args.ip_version
     opts.max_time = args.max_time or 0.0
     if args.max_filesize is not None:
         if args.max_filesize < 0:
@@ -660,6 +682,9 @@ def _configure(req: HTTPRequest, opts: Options) -> None:
         req.timeout = opts.max_time
     with _option("--max-filesize"):
         req.body_size_limit = opts.max_filesize
+    if opts.ip_version is not None:
+        with _option(f"-{opts.ip_version}"):
+            req.ip_version = opts.ip_version
     if opts.connect_timeout is not None:
         with _option("--connect-timeout"):
             req.get_http_client().connect_timeout = opts.connect_timeout
@@ -706,7 +731,8 @@ def _tls_code(error: TLSHandshakeError) -> int:
 def exit_code(result: Result, error: PollHTTPError | None, via_proxy: bool = False) -> int:
     """The command's exit status for a failed `HTTPRequest` result and its error."""
     text = str(error or "")
-    if result == Result.RESULT_CANT_RESOLVE:
+    # No address (of the family -4 or -6 asks for) is a resolve failure, whatever the result.
+    if result == Result.RESULT_CANT_RESOLVE or isinstance(error, ResolveError):
         return 5 if via_proxy else 6
     if result in (Result.RESULT_CANT_CONNECT, Result.RESULT_TLS_HANDSHAKE_ERROR):
         if isinstance(error, TLSHandshakeError):

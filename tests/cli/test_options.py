@@ -11,7 +11,15 @@ import threading
 
 import pytest
 
-from tests.support.servers import Close, Pause, Read, ScriptedServer, Send, response
+from tests.support.servers import (
+    Close,
+    Pause,
+    Read,
+    ScriptedServer,
+    Send,
+    needs_ipv6,
+    response,
+)
 
 from .conftest import request_lines, run_cli
 
@@ -403,6 +411,68 @@ def test_resolve_maps_a_name_without_dns():
         )
     assert ran.code == 0
     assert f"Host: origin.test:{server.port}" in request_lines(server.requests[0])
+
+
+def test_ipv4_only_reaches_an_ipv4_server():
+    with scripted(OK_TEXT) as server:
+        for option in ("-4", "--ipv4"):
+            ran = run_cli(option, f"http://127.0.0.1:{server.port}/four")
+            assert (ran.code, ran.out) == (0, b"hello\n"), ran.err
+    assert [request_lines(raw)[0] for raw in server.requests] == ["GET /four HTTP/1.1"] * 2
+
+
+@pytest.mark.parametrize(
+    ("option", "host"), [("-6", "127.0.0.1"), ("--ipv6", "127.0.0.1"), ("-4", "[::1]")]
+)
+def test_an_address_of_the_other_family_cannot_be_resolved(option, host):
+    # curl -6 http://127.0.0.1/ is "(6) Could not resolve host": no address of that family.
+    with scripted(OK_TEXT) as server:
+        ran = run_cli(option, f"http://{host}:{server.port}/")
+    assert ran.code == 6, ran.err
+    assert ran.err.startswith("pollhttp: (6) ")
+    assert server.connections == 0
+
+
+def test_ip_version_applies_to_resolve_addresses():
+    with scripted(OK_TEXT) as server:
+        url = f"http://origin.test:{server.port}/"
+        only_v4 = run_cli("-6", "--resolve", f"origin.test:{server.port}:127.0.0.1", url)
+        assert only_v4.code == 6, only_v4.err
+        assert server.connections == 0
+        both = run_cli("-4", "--resolve", f"origin.test:{server.port}:::1,127.0.0.1", "-v", url)
+    assert both.code == 0, both.err
+    assert f"connected to 127.0.0.1 port {server.port}" in both.err
+    assert server.connections == 1
+
+
+@needs_ipv6
+def test_ipv6_only_reaches_an_ipv6_server():
+    with ScriptedServer([[Read(), Send(OK_TEXT)]], host="::1") as server:
+        ran = run_cli("-6", "-v", f"http://[::1]:{server.port}/six")
+    assert (ran.code, ran.out) == (0, b"hello\n"), ran.err
+    assert f"connected to ::1 port {server.port}" in ran.err
+    assert request_lines(server.requests[0])[:2] == [
+        "GET /six HTTP/1.1",
+        f"Host: [::1]:{server.port}",
+    ]
+
+
+def test_the_last_of_ipv4_and_ipv6_wins():
+    # As in curl: -4 and -6 set one setting, so the later one counts.
+    with scripted(OK_TEXT) as server:
+        ran = run_cli("-6", "-4", f"http://127.0.0.1:{server.port}/")
+        assert ran.code == 0, ran.err
+        later = run_cli("-4", "-6", f"http://127.0.0.1:{server.port}/")
+    assert later.code == 6, later.err
+    assert server.connections == 1
+
+
+def test_negative_numbers_stay_values_beside_ipv4_and_ipv6(demo):
+    # Options named -4 and -6 must not turn "-1" into an option name.
+    chain = f"{demo.url}/redirect?to=/json"
+    ran = run_cli("-L", "--max-redirs", "-1", "-4", chain)
+    assert ran.code == 0, ran.err
+    assert ran.out.endswith(b'"frames": [1, 2, 3]}')
 
 
 def test_huge_timeouts_mean_no_limit(demo):
