@@ -42,6 +42,7 @@ from .transport import (
 
 if TYPE_CHECKING:
     from .http_request import Headers, HTTPRequest, Response, Result, Signal, get, post, request
+    from .pool import ConnectionPool
     from .waiter import wait
 
 # HTTPRequest, the one-call API and the waiter load on first use: a program that only
@@ -53,6 +54,7 @@ _LAZY = {
         "http_request",
     ),
     "wait": "waiter",
+    "ConnectionPool": "pool",
 }
 
 
@@ -65,9 +67,15 @@ def __getattr__(name: str) -> object:
     return value
 
 
+def __dir__() -> list[str]:
+    # The lazily loaded names too, so that dir() and completion show the whole API.
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "READY_NOW",
     "ConnectError",
+    "ConnectionPool",
     "ContentDecodingError",
     "CryptoKey",
     "DNSCache",

@@ -8,6 +8,7 @@ into a status and an error code. Nothing here blocks unless ``blocking`` is pass
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +95,11 @@ def interleave(addresses: Sequence[Address]) -> list[Address]:
     for index in range(max(len(first), len(second))):
         mixed += first[index : index + 1] + second[index : index + 1]
     return mixed
+
+
+def _until(deadline: float) -> float | None:
+    """Seconds left until ``deadline`` (``time.monotonic()``); None for no deadline (inf)."""
+    return None if deadline == math.inf else max(0.0, deadline - time.monotonic())
 
 
 class Connector:
@@ -298,15 +304,15 @@ class Connector:
         self._tls.connect_to_stream(stream, name, options)
         return self._poll_handshake(self._tls, blocking)
 
-    def _remaining(self) -> float:
-        return max(0.0, self._deadline - time.monotonic())
+    def _remaining(self) -> float | None:
+        return _until(self._deadline)
 
     def _poll_handshake(self, tls: StreamPeerTLS, blocking: bool) -> bool:
         """Drive a TLS handshake (to the proxy or the origin)."""
         status = tls.get_status()
         if status == StreamPeerTLS.STATUS_HANDSHAKING:
             remaining = self._remaining()
-            if blocking and remaining > 0:
+            if blocking and remaining != 0:
                 tls.wait(readable=True, timeout=remaining)
             tls.poll()
             status = tls.get_status()
@@ -451,7 +457,7 @@ class Connector:
                 deadline = min(deadline, self._next_attempt)
         else:
             deadline = self._deadline
-        return max(0.0, deadline - time.monotonic())
+        return _until(deadline)
 
     def connection(self) -> StreamPeer | None:
         """The stream furthest along: the TLS session in its handshake, else the one below."""

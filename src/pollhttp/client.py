@@ -7,6 +7,7 @@ exceptions become Godot ``Error`` codes and ``Status`` values.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -219,9 +220,7 @@ class HTTPClient:
     def __init__(self, *, limits: Limits | None = None, resolver: Resolver | None = None) -> None:
         #: Limits on what a server may make this client hold (see `Limits`).
         self.limits = limits or Limits()
-        #: Seconds a TCP connect to one address may take (Godot's project setting, 30 s);
-        #: each later step (TLS handshake, proxy tunnel) gets as long again.
-        self.connect_timeout = 30.0
+        self._connect_timeout = 30.0
         self._happy_eyeballs_delay: float | None = 0.25
         #: Called with each step the client takes (see `pollhttp._trace` for the events):
         #: connects, TLS, request and response heads, status changes. Not in Godot.
@@ -926,6 +925,21 @@ class HTTPClient:
         return self._ip_version
 
     ip_version = property(get_ip_version, set_ip_version)
+
+    def set_connect_timeout(self, seconds: float) -> None:
+        """Seconds a TCP connect may take (Godot's project setting, 30 s); ``inf``: no limit.
+
+        Each later step (TLS handshake, proxy tunnel) gets as long again. With Happy
+        Eyeballs the time runs from the first attempt for all the addresses raced.
+        """
+        checked = check_seconds("connect_timeout", seconds, none_ok=False)
+        self._connect_timeout = math.inf if checked is None else checked
+
+    def get_connect_timeout(self) -> float:
+        """Seconds a connect step may take (``inf``: no limit)."""
+        return self._connect_timeout
+
+    connect_timeout = property(get_connect_timeout, set_connect_timeout)
 
     def set_happy_eyeballs_delay(self, seconds: float | None) -> None:
         """Race the addresses of a host (RFC 8305): the next starts after ``seconds``.
