@@ -13,7 +13,7 @@ from typing import Any
 from ._checks import check_seconds
 from .http_request import Response, _OneCall
 from .transport import drain, wakeup_fd
-from .waiter import Waitable
+from .waiter import Waitable, check_waitable
 
 __all__ = ["get", "post", "request", "wait"]
 
@@ -42,6 +42,7 @@ async def wait(obj: Waitable, timeout: float | None = None) -> bool:
     ``poll()`` can report a timeout. ``timeout`` None, ``math.inf`` or 1e9 (31
     years) or more is no limit; negative or NaN raises `InvalidParameterError`.
     """
+    check_waitable("obj", obj)
     timeout = check_seconds("timeout", timeout)
     interest = obj.get_wait_interest()
     if interest is None or interest.fd < 0:

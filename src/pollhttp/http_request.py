@@ -15,7 +15,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -97,7 +97,13 @@ class Signal:
         self._callbacks: list[Callable[..., object]] = []
 
     def connect(self, callback: Callable[..., object]) -> Error:
-        """Call ``callback`` on every emission; connecting twice is ``ERR_INVALID_PARAMETER``."""
+        """Call ``callback`` on every emission; connecting twice is ``ERR_INVALID_PARAMETER``.
+
+        Anything but a callable raises `InvalidTypeError` (Godot returns
+        ``ERR_INVALID_PARAMETER`` for an invalid callable).
+        """
+        if not callable(callback):
+            raise InvalidTypeError(f"callback must be callable, not {type(callback).__name__}")
         if callback in self._callbacks:
             return Error.ERR_INVALID_PARAMETER
         self._callbacks.append(callback)
@@ -786,6 +792,13 @@ class HTTPRequest:
         resolver: Resolver | None = None,
         cookie_jar: CookieJar | None = None,
     ) -> None:
+        if limits is not None and not isinstance(limits, Limits):
+            raise InvalidTypeError(f"limits must be Limits or None, not {type(limits).__name__}")
+        if resolver is not None and not callable(resolver):
+            raise InvalidTypeError(
+                f"resolver must be callable (host, port) -> Resolution, not "
+                f"{type(resolver).__name__}"
+            )
         #: ``(result, response_code, headers, body)``, once per accepted request.
         self.request_completed = Signal()
         #: ``(downloaded, total)`` as body bytes arrive; total is -1 when unknown.
@@ -906,6 +919,10 @@ class HTTPRequest:
         path = check_text("download_file", path)
         if "\0" in path:
             raise InvalidParameterError("download_file must not contain a NUL character")
+        try:
+            os.fsencode(path)
+        except UnicodeEncodeError as exc:
+            raise InvalidParameterError(f"download_file is not a valid file name: {exc}") from exc
         if self._idle_only("download_file"):
             self._download_file = path
 
@@ -1345,6 +1362,13 @@ class Headers(Mapping[str, str]):
     """Response headers: case-insensitive lookup; repeated fields joined with ``", "``."""
 
     def __init__(self, lines: Sequence[str]) -> None:
+        if isinstance(lines, str) or not isinstance(lines, Iterable):
+            raise InvalidTypeError(
+                f'lines must be a list of "Name: value" strings, not {type(lines).__name__}'
+            )
+        lines = list(lines)
+        if not all(isinstance(line, str) for line in lines):
+            raise InvalidTypeError('lines must be a list of "Name: value" strings')
         self._fields = [
             (name.strip(), value.strip())
             for name, _, value in (line.partition(":") for line in lines)
@@ -1352,10 +1376,12 @@ class Headers(Mapping[str, str]):
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order (``Set-Cookie`` needs this)."""
-        wanted = name.lower()
+        wanted = check_text("name", name).lower()
         return [value for key, value in self._fields if key.lower() == wanted]
 
     def __getitem__(self, name: str) -> str:
+        if not isinstance(name, str):
+            raise KeyError(name)  # so get() gives its default and ``in`` says False
         values = self.get_all(name)
         if not values:
             raise KeyError(name)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
 from ._checks import check_seconds
+from ._errors import InvalidTypeError
 from .transport import Interest, drain, wakeup_fd
 
 __all__ = ["LONGEST_SLEEP", "Waitable", "wait"]
@@ -29,6 +30,18 @@ class Waitable(Protocol):
 W = TypeVar("W", bound=Waitable)
 
 
+def check_waitable(name: str, obj: object) -> None:
+    """``obj`` says what it waits for (an `HTTPClient` or an `HTTPRequest`), or it is refused."""
+    if isinstance(obj, type) or not (
+        callable(getattr(obj, "get_wait_interest", None))
+        and callable(getattr(obj, "get_wait_timeout", None))
+    ):
+        raise InvalidTypeError(
+            f"{name} must be an HTTPClient or HTTPRequest (anything with get_wait_interest() "
+            f"and get_wait_timeout()), not {type(obj).__name__}"
+        )
+
+
 def wait(objects: Iterable[W], timeout: float | None = None) -> list[W]:
     """Sleep until any of ``objects`` can make progress, or ``timeout`` seconds pass.
 
@@ -39,9 +52,17 @@ def wait(objects: Iterable[W], timeout: float | None = None) -> list[W]:
     ``timeout`` None, ``math.inf`` or 1e9 (31 years) or more is no limit; negative or
     NaN raises `InvalidParameterError`.
     """
+    limit = check_seconds("timeout", timeout)
+    if isinstance(objects, (str, bytes)) or not isinstance(objects, Iterable):
+        raise InvalidTypeError(
+            "objects must be an iterable of HTTPClient or HTTPRequest, "
+            f"not {type(objects).__name__}"
+        )
+    objects = list(objects)
+    for obj in objects:
+        check_waitable("each of objects", obj)
     waiting: list[tuple[W, Interest]] = []
     ready: list[W] = []
-    limit = check_seconds("timeout", timeout)
     for obj in objects:
         interest = obj.get_wait_interest()
         if interest is None:

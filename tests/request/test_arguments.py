@@ -20,6 +20,7 @@ import pollhttp
 from pollhttp import (
     ConnectError,
     Error,
+    Headers,
     HTTPClient,
     HTTPRequest,
     InvalidParameterError,
@@ -564,3 +565,47 @@ def test_httpclient_default_is_unchanged_by_a_default_httprequest(make):
         assert rec.req.get_http_client().ip_version == 0
     assert isinstance(rec.req, HTTPRequest)
     assert HTTPClient().ip_version == 0
+
+
+# -- the smaller public pieces -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"limits": "x"}, "limits must be Limits"), ({"resolver": ""}, "resolver must be callable")],
+    ids=repr,
+)
+def test_httprequest_constructor_checks_its_arguments(kwargs, match):
+    with pytest.raises(InvalidTypeError, match=match):
+        HTTPRequest(**kwargs)
+
+
+def test_download_file_must_be_a_file_name(make):
+    req = make().req
+    with pytest.raises(InvalidParameterError, match="download_file"):
+        req.download_file = "\ud800.bin"  # a lone surrogate: no file system takes it
+    assert req.download_file == ""
+
+
+@pytest.mark.parametrize("callback", [None, 5, "print"], ids=repr)
+def test_signal_connect_needs_a_callable(make, callback):
+    signal = make().req.request_completed
+    with pytest.raises(InvalidTypeError, match="callback must be callable"):
+        signal.connect(callback)
+    assert not signal.is_connected(callback)
+    signal.emit()  # nothing connected: nothing to fail
+
+
+def test_headers_checks_its_arguments():
+    with pytest.raises(InvalidTypeError, match="lines"):
+        Headers(None)
+    with pytest.raises(InvalidTypeError, match="lines"):
+        Headers("X-A: 1")
+    with pytest.raises(InvalidTypeError, match="lines"):
+        Headers([b"X-A: 1"])
+    headers = Headers(["X-A: 1"])
+    assert headers.get(None) is None
+    assert None not in headers
+    with pytest.raises(InvalidTypeError, match="name must be a str"):
+        headers.get_all(None)
+    assert headers.get("x-a") == "1"

@@ -159,3 +159,25 @@ def test_aio_without_a_limit(timeout):
         content, ready = asyncio.run(main())
     assert content == BODY
     assert ready is True
+
+
+@pytest.mark.parametrize(
+    "objects", [None, 5, "abc", [None], [object()], [HTTPRequest], [HTTPRequest(), 1]], ids=repr
+)
+def test_wait_refuses_what_cannot_be_waited_on(objects):
+    with pytest.raises(InvalidTypeError, match="objects"):
+        pollhttp.wait(objects, 0)
+
+
+@pytest.mark.parametrize("obj", [None, 5, object(), HTTPRequest], ids=repr)
+def test_aio_wait_refuses_what_cannot_be_waited_on(obj):
+    with pytest.raises(InvalidTypeError, match="obj must be"):
+        asyncio.run(pollhttp.aio.wait(obj, 0))
+
+
+def test_wait_takes_any_iterable(requests_, silent):
+    req = HTTPRequest()
+    requests_.append(req)
+    assert req.request(url(silent)) == Error.OK
+    assert pollhttp.wait(iter([req]), 0) == [req]  # before poll(): ready at once
+    assert pollhttp.wait((), 0) == []
