@@ -9,6 +9,7 @@ from __future__ import annotations
 import cProfile
 import json
 import resource
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -33,7 +34,19 @@ PATTERN_PERIOD = 251
 _PATTERN_UNIT = bytes(range(PATTERN_PERIOD))
 ONE_K_BODY = (_PATTERN_UNIT * 5)[:1024]
 
-SCENARIOS = ("seq_small", "tls_small", "concurrent", "download_100m", "chunked_50m", "upload_50m")
+#: nginx's stub_status (when its build has the module): the ``accepts`` counter tells how
+#: many connections a scenario opened (``onecall_1000``).
+STATUS_PATH = "/nginx-status"
+
+SCENARIOS = (
+    "seq_small",
+    "tls_small",
+    "concurrent",
+    "download_100m",
+    "chunked_50m",
+    "upload_50m",
+    "onecall_1000",
+)
 #: The unit each scenario's throughput is reported in.
 UNITS = {
     "seq_small": "req/s",
@@ -42,6 +55,7 @@ UNITS = {
     "download_100m": "MiB/s",
     "chunked_50m": "MiB/s",
     "upload_50m": "MiB/s",
+    "onecall_1000": "req/s",
 }
 
 
@@ -75,6 +89,10 @@ class Config:
     download_n: int = 3
     chunked_n: int = 3
     upload_n: int = 3
+    #: ``onecall_1000``: top-level one-call requests (``pollhttp.get(url)`` and its peers).
+    onecall_n: int = 1000
+    #: nginx has stub_status at STATUS_PATH: the scenario counts the connections it opens.
+    has_status: bool = False
     #: Bytes a streaming client asks for per read (the baseline's 256 KiB).
     read_size: int = 256 * 1024
     #: Write a cProfile of the timed part here (empty: no profile).
@@ -140,6 +158,45 @@ class PatternChecker:
         """The body is complete: it must have exactly the expected length."""
         if self.offset != self.expected_size:
             raise BenchmarkError(f"body of {self.offset} bytes, expected {self.expected_size}")
+
+
+def nginx_accepts(config: Config) -> int | None:
+    """nginx's count of accepted connections so far (None without stub_status).
+
+    Read over a plain socket of its own (one connection, which the count includes), so no
+    client library is involved: ``after - before - 1`` is what happened between two calls.
+    """
+    if not config.has_status:
+        return None
+    with socket.create_connection(("127.0.0.1", config.port), timeout=10) as sock:
+        sock.sendall(
+            f"GET {STATUS_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+        )
+        data = b""
+        while piece := sock.recv(65536):
+            data += piece
+    head, _, body = data.partition(b"\r\n\r\n")
+    expect(head.startswith(b"HTTP/1.1 200"), f"{STATUS_PATH}: {head[:40]!r}")
+    # "Active connections: 1 \nserver accepts handled requests\n 5 5 9 \n..."
+    lines = body.decode("ascii").splitlines()
+    return int(lines[2].split()[0])
+
+
+class ConnectionCount:
+    """Counts the connections nginx accepted between `start` and `stop` (None if unknown)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.before: int | None = None
+        self.opened: int | None = None
+
+    def start(self) -> None:
+        self.before = nginx_accepts(self.config)
+
+    def stop(self) -> None:
+        after = nginx_accepts(self.config)
+        if after is not None and self.before is not None:
+            self.opened = after - self.before - 1  # less the status request's own
 
 
 def _status_kib(field_name: str) -> int:

@@ -17,6 +17,8 @@ temporary directory, stopped by PID), without pytest, with the benchmark's locat
   (``proxy_request_buffering`` is on by default); the body itself is not forwarded
   (``proxy_pass_request_body off``), and the upstream answers ``ok <Content-Length>``.
   `check_upload_waits` proves on the wire that no answer comes before the last byte.
+* ``/nginx-status``: stub_status, when this nginx has the module (Debian's do): its
+  ``accepts`` counter lets ``onecall_1000`` count the connections a client opened.
 
 The keep-alive limits are raised so that 3,000 requests share one connection.
 """
@@ -41,6 +43,7 @@ from _common import (
     ONE_K_BODY,
     PATTERN_PERIOD,
     SMALL_BODY,
+    STATUS_PATH,
     UPLOAD_PATH,
     upload_answer,
 )
@@ -103,6 +106,7 @@ http {
             proxy_set_header Content-Length "";
             proxy_set_header X-Body-Length $content_length;
         }
+@STATUS@
     }
 
     server {
@@ -189,6 +193,10 @@ class BenchNginx:
             .strip()
             .removeprefix("nginx version: ")
         )
+        built_with = subprocess.run(
+            [binary, "-V"], capture_output=True, check=False, timeout=10
+        ).stderr.decode("utf-8", "replace")
+        self.has_status = "--with-http_stub_status_module" in built_with
         self._write_certificates()
         self._write_files()
 
@@ -231,6 +239,12 @@ class BenchNginx:
                 .replace("@UPSTREAM@", str(self.upstream))
                 .replace("@CHUNKED_PATH@", CHUNKED_PATH)
                 .replace("@UPLOAD_PATH@", UPLOAD_PATH)
+                .replace(
+                    "@STATUS@",
+                    f"\n        location = {STATUS_PATH} {{\n            stub_status;\n        }}"
+                    if self.has_status
+                    else "",
+                )
                 .replace("@PORT@", str(self.port))
                 .replace("@TLS_PORT@", str(self.tls_port))
             )
@@ -300,6 +314,11 @@ class BenchNginx:
             if path.exists():
                 texts.append(path.read_text(errors="replace")[-4000:])
         return "\n".join(texts) or "(no error output)"
+
+    @property
+    def master_pid(self) -> int:
+        """The nginx master's process id (-1 when it is not running)."""
+        return self._proc.pid if self._proc is not None else -1
 
     def worker_pids(self) -> list[int]:
         """The worker processes (children of the master), from /proc."""

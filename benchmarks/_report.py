@@ -1,7 +1,9 @@
-"""Turns the rows of a run (results.json) into docs/benchmarks.md and docs/benchmarks.png."""
+"""Turns the rows of a run (results.json) into docs/benchmarks.md, docs/benchmarks.png and
+the README's table, and judges whether the run may be published at all (`guard`)."""
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +23,7 @@ ORDER = (
     "http.client",
     "urllib3",
     "requests",
+    "requests-session",
     "httpx",
     "httpx-async",
     "aiohttp",
@@ -29,16 +32,40 @@ ORDER = (
     "curl-cli",
     "raw-socket",
 )
-#: The issue's targets: scenario -> (reference client, least ratio).
+#: Issue 12's targets, per kind of build: scenario -> (reference client, least ratio).
 TARGETS = {
-    "seq_small": ("pycurl", 1.0),
-    "tls_small": ("pycurl", 1.0),
-    "concurrent": ("pycurl", 1.0),
-    "download_100m": ("raw-socket", 0.95),
-    "chunked_50m": ("raw-socket", 0.95),
-    "upload_50m": ("raw-socket", 0.95),
+    "pure": {
+        "seq_small": ("pycurl", 0.85),
+        "tls_small": ("pycurl", 0.75),
+        "concurrent": ("pycurl", 0.75),
+        "download_100m": ("raw-socket", 0.95),
+        "chunked_50m": ("raw-socket", 0.90),
+        "upload_50m": ("raw-socket", 0.95),
+    },
+    "compiled": {
+        "seq_small": ("pycurl", 1.0),
+        "tls_small": ("pycurl", 1.0),
+        "concurrent": ("pycurl", 1.0),
+        "download_100m": ("raw-socket", 0.95),
+        "chunked_50m": ("raw-socket", 0.95),
+        "upload_50m": ("raw-socket", 0.95),
+    },
 }
+#: What each scenario is compared with in the README's table.
+REFERENCE = {scenario: ref for scenario, (ref, _) in TARGETS["pure"].items()}
 RSS_TARGET_MIB = 5.0
+
+#: The guard (issue 12): a run is published only if the load average per core, at the
+#: start and at the end, is at most MAX_LOAD_PER_CORE, every (scenario, client) pair's
+#: rounds spread at most MAX_SPREAD, and there are at least MIN_ROUNDS rounds.
+MAX_LOAD_PER_CORE = 0.5
+MAX_SPREAD = 0.10
+MIN_ROUNDS = 3
+#: ``--spread-scope judged``: the clients whose spread counts (the subjects, the references).
+JUDGED = ("pollhttp", "pollhttp-nb", "pycurl", "raw-socket")
+#: The README's benchmark table lives between these two lines (run.py replaces it).
+README_START = "<!-- benchmarks-table: written by benchmarks/run.py -->"
+README_END = "<!-- /benchmarks-table -->"
 MIB = 1024 * 1024
 # Typography for the tables (kept out of the literals for the linter).
 X, DASH, MINUS = "\u00d7", "\u2013", "\u2212"
@@ -51,8 +78,31 @@ def throughput(row: dict[str, Any], scenario: str) -> float:
     return float(row["units"]) / seconds
 
 
+def build_of(client: str) -> str | None:
+    """``pollhttp[compiled]`` -> ``compiled``; None for a client under the first build."""
+    match = re.fullmatch(r"[^\[]+\[(.+)\]", client)
+    return match.group(1) if match else None
+
+
 def role(client: str) -> str:
-    return ROLES.get(client, "peer")
+    base = client.split("[", 1)[0]
+    text = ROLES.get(base, "peer")
+    build = build_of(client)
+    return f"{text}, {build} build" if build else text
+
+
+def subjects(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(client label, kind of build) of each build's ``pollhttp`` client in the run.
+
+    Results from before builds were recorded had one: the pure source.
+    """
+    builds = data["meta"].get("builds") or [{"client": "pollhttp", "compiled": False}]
+    return [(b["client"], "compiled" if b.get("compiled") else "pure") for b in builds]
+
+
+def _order_key(client: str) -> tuple[int, str]:
+    base = client.split("[", 1)[0]
+    return (ORDER.index(base) if base in ORDER else len(ORDER), client)
 
 
 class Summary:
@@ -62,7 +112,7 @@ class Summary:
         self.data = data
         self.rows = data["rows"]
         present = {row["client"] for row in self.rows}
-        self.clients = [c for c in ORDER if c in present] + sorted(present - set(ORDER))
+        self.clients = sorted(present, key=_order_key)
         self.scenarios = [s for s in SCENARIOS if any(r["scenario"] == s for r in self.rows)]
         # (scenario, client) -> {round: throughput}
         self.values: dict[tuple[str, str], dict[int, float]] = {}
@@ -79,11 +129,36 @@ class Summary:
         return statistics.median(values.values()) if values else None
 
     def spread(self, scenario: str, client: str) -> float | None:
-        """Half the min-max range of the rounds, relative to the median."""
+        """The rounds' spread: (max - min) / median of the throughputs (None under 2 rounds).
+
+        The whole range, not half of it: 0.10 means the slowest round was 10% of the
+        median below the fastest. This is what the guard limits (MAX_SPREAD).
+        """
         values = list(self.values.get((scenario, client), {}).values())
         if len(values) < 2:
             return None
-        return (max(values) - min(values)) / 2 / statistics.median(values)
+        return (max(values) - min(values)) / statistics.median(values)
+
+    def connections(self, scenario: str, client: str) -> float | None:
+        """Median of the connections nginx accepted during the timed part (onecall_1000)."""
+        counts = [
+            r["extra"]["connections"]
+            for r in self.rows
+            if r["ok"]
+            and r["scenario"] == scenario
+            and r["client"] == client
+            and (r.get("extra") or {}).get("connections") is not None
+        ]
+        return statistics.median(counts) if counts else None
+
+    def call(self, scenario: str, client: str) -> str:
+        """The call a client's rows say they made (``extra["call"]``), or the client's name."""
+        for r in self.rows:
+            if r["ok"] and r["scenario"] == scenario and r["client"] == client:
+                label = (r.get("extra") or {}).get("call")
+                if label:
+                    return str(label)
+        return client
 
     def ratio(self, scenario: str, client: str, reference: str) -> float | None:
         """Median over the rounds of client / reference in the same round."""
@@ -157,57 +232,69 @@ def markdown(data: dict[str, Any]) -> str:
         f"- Machine: {meta['machine']['cores']} {X} {meta['machine']['cpu']}, "
         f"{meta['machine']['system']} ({meta['machine']['machine']}). Load average "
         f"{meta.get('loadavg_start', '?')} at the start, {meta.get('loadavg_end', '?')} at the end"
-        " (1, 5, 15 min): a load near or above the number of cores means the numbers are noisy.",
+        " (1, 5, 15 min).",
+        "- " + guard_sentence(data),
         f"- CPU pinning: {meta['pinning']}; nginx worker CPUs: {meta['nginx_worker_cpus']}.",
+        "- Builds of pollhttp: " + builds_sentence(data) + ".",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         f"- Per run: seq_small and tls_small {config['seq_n']:,} requests; concurrent "
         f"{config['conc_connections']} connections {X} {config['conc_requests']} requests; "
         f"download_100m {config['download_n']} {X} 100 MiB; chunked_50m {config['chunked_n']} {X} "
-        f"50 MiB; upload_50m {config['upload_n']} {X} 50 MiB; streaming read size "
+        f"50 MiB; upload_50m {config['upload_n']} {X} 50 MiB; onecall_1000 "
+        f"{config.get('onecall_n', 1000):,} one-call requests; streaming read size "
         f"{config['read_size'] // 1024} KiB.",
         "",
     ]
 
-    out += ["## Targets (issue 8)", ""]
-    rows = []
-    for scenario in s.scenarios:
-        reference, least = TARGETS[scenario]
-        ratio = s.ratio(scenario, "pollhttp", reference)
-        met = DASH if ratio is None else ("yes" if ratio >= least else "**no**")
-        rows.append([scenario, f"≥ {least:.2f} {X} {reference}", _fmt(ratio, 2), met])
-    rss = s.rss("pollhttp")
-    if rss is not None:
-        met = "yes" if rss[2] <= RSS_TARGET_MIB else "**no**"
-        rows.append(
-            [
-                "peak RSS, download_100m",
-                f"≤ +{RSS_TARGET_MIB:g} MiB",
-                f"+{rss[2]:.1f} MiB",
-                met,
-            ]
-        )
     imports = data.get("imports")
-    if imports:
-        mine, theirs = imports["pollhttp"]["importtime_s"], imports["urllib3"]["importtime_s"]
-        rows.append(
-            [
-                "import time",
-                "≤ import urllib3",
-                f"{mine * 1000:.1f} ms vs {theirs * 1000:.1f} ms",
-                "yes" if mine <= theirs else "**no**",
-            ]
-        )
-    out += _table(["what", "target", "pollhttp", "met"], rows, right_from=2)
+    out += ["## Targets (issue 12)", ""]
+    rows = []
+    for label, kind in subjects(data):
+        for scenario in s.scenarios:
+            if scenario not in TARGETS[kind]:
+                continue
+            reference, least = TARGETS[kind][scenario]
+            ratio = s.ratio(scenario, label, reference)
+            met = DASH if ratio is None else ("yes" if ratio >= least else "**no**")
+            rows.append([label, scenario, f"≥ {least:.2f} {X} {reference}", _fmt(ratio, 2), met])
+        rss = s.rss(label)
+        if rss is not None:
+            met = "yes" if rss[2] <= RSS_TARGET_MIB else "**no**"
+            rows.append(
+                [
+                    label,
+                    "peak RSS, download_100m",
+                    f"≤ +{RSS_TARGET_MIB:g} MiB",
+                    f"+{rss[2]:.1f} MiB",
+                    met,
+                ]
+            )
+        if imports and label in imports:
+            mine, theirs = imports[label]["importtime_s"], imports["urllib3"]["importtime_s"]
+            rows.append(
+                [
+                    label,
+                    "import time",
+                    "≤ import urllib3",
+                    f"{mine * 1000:.1f} ms vs {theirs * 1000:.1f} ms",
+                    "yes" if mine <= theirs else "**no**",
+                ]
+            )
+    out += _table(["build", "what", "target", "measured", "met"], rows, right_from=3)
     out += [""]
 
     out += ["## Throughput, median over rounds (higher is better)", ""]
-    out += [f"`±x%` = half the min{DASH}max range of the rounds, relative to the median.", ""]
+    out += [
+        f"`(x%)` = the spread of the rounds, (max {MINUS} min) / median: what the guard limits",
+        f"to {MAX_SPREAD:.0%}.",
+        "",
+    ]
     rows = []
     for client in s.clients:
         cells = [client, role(client)]
         for scenario in s.scenarios:
             median, spread = s.median(scenario, client), s.spread(scenario, client)
-            text = _fmt(median) + (f" ±{spread * 100:.0f}%" if spread is not None else "")
+            text = _fmt(median) + (f" ({spread * 100:.0f}%)" if spread is not None else "")
             cells.append(_cell(s, scenario, client, text))
         rows.append(cells)
     out += _table(_scenario_header(s), rows)
@@ -217,17 +304,23 @@ def markdown(data: dict[str, Any]) -> str:
         ("raw-socket", "Ratio to the raw-socket loop"),
         ("pycurl", "Ratio to pycurl"),
     ):
+        compared = [sc for sc in s.scenarios if s.median(sc, reference) is not None]
+        if not compared:
+            continue
         out += [f"## {title} (client ÷ {reference}, per-round pairs, median)", ""]
         rows = []
         for client in s.clients:
             cells = [client, role(client)]
-            for scenario in s.scenarios:
+            for scenario in compared:
                 cells.append(
                     _cell(s, scenario, client, _fmt(s.ratio(scenario, client, reference), 2))
                 )
             rows.append(cells)
-        out += _table(_scenario_header(s), rows)
+        out += _table(["client", "role", *(f"{sc} ({UNITS[sc]})" for sc in compared)], rows)
         out += [""]
+
+    if "onecall_1000" in s.scenarios:
+        out += onecall_section(s, data)
 
     if "download_100m" in s.scenarios:
         out += ["## Peak RSS during download_100m (MiB, median over rounds)", ""]
@@ -272,7 +365,7 @@ def markdown(data: dict[str, Any]) -> str:
                 f"{imports[name]['importtime_s'] * 1000:.1f}",
                 f"{imports[name]['process_minus_bare_s'] * 1000:.1f}",
             ]
-            for name in ("pollhttp", "urllib3")
+            for name in imports
         ]
         out += _table(
             ["module", "-X importtime (ms)", f"process {MINUS} bare (ms)"], rows, right_from=1
@@ -322,7 +415,22 @@ def markdown(data: dict[str, Any]) -> str:
         "- The raw-socket loop sends request bytes built once and parses only the head's end,",
         "  Content-Length and chunk sizes, reading with `recv_into` into one buffer: a yardstick",
         "  of what a Python client could do, not a usable client.",
+        "- `onecall_1000`: each library's way of making one request in one call, as a script",
+        "  writes it, 1,000 times for `/small` (issue 13's row): `pollhttp.get(url)`,",
+        "  `requests.get(url)`, `requests.Session().get(url)` and `httpx.Client().get(url)` on an",
+        '  object made before the clock starts, `urllib3.request("GET", url)`. Whatever the',
+        "  library keeps between calls by itself (a module-level pool) is what is measured; the",
+        "  connections nginx accepted during the timed part are counted with its stub_status.",
+        "- Builds: the pollhttp clients run once per build of pollhttp (`run.py --build",
+        "  NAME=PATH`), all under the same interpreter unless a build names its own; a build",
+        "  called compiled must load the compiled modules (`pollhttp.__compiled__`), or the run",
+        "  stops before it starts.",
         "- Ratios are medians of per-round ratios (client ÷ reference in the same round).",
+        "- The guard: this file is written only by a run whose load average (1 min) is at most",
+        f"  {MAX_LOAD_PER_CORE} per core at the start and, less the cores' worth of CPU the",
+        "  harness itself used (nginx and the client processes keep about one core busy), at",
+        f"  the end; with at least {MIN_ROUNDS} rounds, every (scenario, client) pair's rounds",
+        f"  spread at most {MAX_SPREAD:.0%} ((max {MINUS} min) / median), and no failed run.",
         "",
     ]
     return "\n".join(out)
@@ -343,6 +451,9 @@ def plot(data: dict[str, Any], path: Path) -> None:
     )
     axes = list(axes.flat) if hasattr(axes, "flat") else [axes]
     colors = {"subject": "#d62728", "subject (non-blocking)": "#ff9896", "peer": "#1f77b4"}
+    for i, (label, _) in enumerate(subjects(data)[1:]):
+        colors[role(label)] = ("#2ca02c", "#9467bd", "#8c564b")[i % 3]
+        colors[role(label.replace("pollhttp", "pollhttp-nb", 1))] = ("#98df8a", "#c5b0d5")[i % 2]
     for ax, scenario in zip(axes, s.scenarios, strict=False):
         names = [c for c in s.clients if s.median(scenario, c) is not None][::-1]
         values = [s.median(scenario, c) or 0.0 for c in names]
@@ -350,13 +461,13 @@ def plot(data: dict[str, Any], path: Path) -> None:
         ax.barh(names, values, color=bar_colors)
         for y, value in enumerate(values):
             ax.text(value, y, f" {value:,.0f}", va="center", fontsize=7)
-        reference, least = TARGETS[scenario]
-        ratio = s.ratio(scenario, "pollhttp", reference)
-        ax.set_title(
-            f"{scenario} ({UNITS[scenario]})\npollhttp = {_fmt(ratio, 2)} {X} {reference}"
-            f" (target ≥ {least:.2f})",
-            fontsize=9,
-        )
+        lines = [f"{scenario} ({UNITS[scenario]})"]
+        for label, kind in subjects(data):
+            if scenario in TARGETS[kind]:
+                reference, least = TARGETS[kind][scenario]
+                ratio = s.ratio(scenario, label, reference)
+                lines.append(f"{label} = {_fmt(ratio, 2)} {X} {reference} (target ≥ {least:.2f})")
+        ax.set_title("\n".join(lines), fontsize=9)
         ax.tick_params(labelsize=8)
         ax.set_xlim(0, max([*values, 1.0]) * 1.25)
     used = len(s.scenarios)
@@ -392,3 +503,312 @@ def write(data: dict[str, Any], markdown_path: Path, plot_path: Path) -> None:
     markdown_path.parent.mkdir(parents=True, exist_ok=True)
     markdown_path.write_text(markdown(data))
     plot(data, plot_path)
+
+
+# -- the guard: may this run be published? ------------------------------------------------
+
+
+def _parse_load(text: object) -> list[float] | None:
+    """A load average recorded as text ("0.60 0.73 1.01") by results before the guard."""
+    try:
+        values = [float(x) for x in str(text).split()]
+    except ValueError:
+        return None
+    return values if len(values) == 3 else None
+
+
+def guard(
+    data: dict[str, Any],
+    max_load: float = MAX_LOAD_PER_CORE,
+    max_spread: float = MAX_SPREAD,
+    min_rounds: int = MIN_ROUNDS,
+    scope: str = "all",
+) -> dict[str, Any]:
+    """Judge a run: ``{"accepted": bool, "reasons": [...], ...the figures it judged}``.
+
+    Refused when:
+
+    * the 1-minute load average at the start, divided by the number of cores, exceeds
+      ``max_load``;
+    * the same at the end, after taking off the cores' worth of CPU the harness itself
+      used over the run (``meta.load.harness_cores``: nginx, the client processes and
+      run.py, measured, about one core since they share one pinned CPU); without that
+      figure (older results) nothing is taken off;
+    * any (scenario, client) pair's rounds spread more than ``max_spread``, the spread
+      being (max - min) / median of its throughputs over the rounds; with ``scope``
+      "judged", only the pairs the targets are judged on count (every build's pollhttp
+      and pollhttp-nb, pycurl and the raw-socket loop), the others are still recorded;
+    * there are fewer than ``min_rounds`` rounds (no spread worth the name), it is a smoke
+      run, or a run failed.
+    """
+    meta = data["meta"]
+    load = meta.get("load") or {}
+    cores = load.get("cores") or meta["machine"].get("cores") or 1
+    start = load.get("start") or _parse_load(meta.get("loadavg_start"))
+    end = load.get("end") or _parse_load(meta.get("loadavg_end"))
+    harness = float(load.get("harness_cores") or 0.0)
+    reasons = []
+    start_per_core = end_per_core = None
+    if start is None:
+        reasons.append("no load average at the start")
+    else:
+        start_per_core = start[0] / cores
+        if start_per_core > max_load:
+            reasons.append(
+                f"load average {start[0]:.2f} at the start on {cores} cores: "
+                f"{start_per_core:.2f} per core > {max_load}"
+            )
+    if end is None:
+        reasons.append("no load average at the end")
+    else:
+        end_per_core = max(0.0, end[0] - harness) / cores
+        if end_per_core > max_load:
+            reasons.append(
+                f"load average {end[0]:.2f} at the end, less the harness's own "
+                f"{harness:.2f} cores, on {cores} cores: {end_per_core:.2f} per core > {max_load}"
+            )
+    if meta.get("smoke"):
+        reasons.append("a smoke run (tiny sizes, to check the plumbing): never published")
+    rounds = int(meta.get("rounds") or 0)
+    if rounds < min_rounds:
+        reasons.append(f"{rounds} round(s): the guard needs at least {min_rounds} to judge spread")
+    s = Summary(data)
+    if s.failed:
+        failed = ", ".join(f"{sc} {cl}" for sc, cl in sorted(s.failed))
+        reasons.append(f"failed runs: {failed}")
+    spreads: dict[str, dict[str, float | None]] = {}
+    over = []
+    judged = {c for c in s.clients if c.split("[", 1)[0] in JUDGED}
+    for scenario in s.scenarios:
+        for client in s.clients:
+            if (scenario, client) not in s.values:
+                continue
+            value = s.spread(scenario, client)
+            spreads.setdefault(scenario, {})[client] = None if value is None else round(value, 4)
+            counts = scope == "all" or client in judged
+            if value is not None and value > max_spread and counts:
+                over.append((value, scenario, client))
+    if over:
+        over.sort(reverse=True)
+        listed = ", ".join(f"{sc} {cl} {value:.0%}" for value, sc, cl in over[:10])
+        if len(over) > 10:
+            listed += f" and {len(over) - 10} more (results.json: guard.spread)"
+        reasons.append(
+            f"{len(over)} {'' if scope == 'all' else scope + ' '}scenario/client pair(s) "
+            f"spread more than {max_spread:.0%} over the rounds ((max - min) / median): {listed}"
+        )
+    largest = max(
+        (v for per in spreads.values() for v in per.values() if v is not None), default=None
+    )
+    return {
+        "accepted": not reasons,
+        "reasons": reasons,
+        "rules": {
+            "max_load_per_core": max_load,
+            "max_spread": max_spread,
+            "min_rounds": min_rounds,
+            "spread_scope": scope if scope == "all" else f"{scope}: {', '.join(sorted(judged))}",
+            "load": "1-minute os.getloadavg() / os.cpu_count(), at the start; at the end "
+            "after subtracting the harness's own cores of CPU (meta.load.harness_cores)",
+            "spread": "(max - min) / median of a (scenario, client) pair's throughputs over "
+            "the rounds",
+        },
+        "load_start_per_core": None if start_per_core is None else round(start_per_core, 3),
+        "load_end_per_core": None if end_per_core is None else round(end_per_core, 3),
+        "largest_spread": largest,
+        "spread": spreads,
+    }
+
+
+def guard_sentence(data: dict[str, Any]) -> str:
+    verdict = data.get("guard") or guard(data)
+    load = data["meta"].get("load") or {}
+    parts = [
+        f"load per core {_fmt(verdict['load_start_per_core'], 2)} at the start and "
+        f"{_fmt(verdict['load_end_per_core'], 2)} at the end (less the harness's own "
+        f"{load.get('harness_cores', '?')} cores; everything else used "
+        f"{load.get('other_cores', '?')} cores on average)",
+    ]
+    if verdict["largest_spread"] is not None:
+        parts.append(f"largest spread of any scenario's rounds {verdict['largest_spread']:.0%}")
+    scope = verdict.get("rules", {}).get("spread_scope", "all")
+    if scope != "all":
+        parts.append(f"spread judged on {scope}")
+    state = "accepted" if verdict["accepted"] else "REFUSED"
+    return (
+        f"Guard: {state} ({'; '.join(parts)}; limits {MAX_LOAD_PER_CORE} per core, "
+        f"{MAX_SPREAD:.0%} spread)."
+    )
+
+
+def builds_sentence(data: dict[str, Any]) -> str:
+    builds = data["meta"].get("builds")
+    if not builds:
+        return "pure Python, from src/ (`pollhttp`)"
+    return "; ".join(
+        f"`{b['client']}` = {b['name']}, "
+        f"{'compiled with mypyc' if b.get('compiled') else 'pure Python'} "
+        f"({b.get('root') or b.get('python')})"
+        for b in builds
+    )
+
+
+def onecall_section(s: Summary, data: dict[str, Any]) -> list[str]:
+    scenario = "onecall_1000"
+    n = data["meta"]["config"].get("onecall_n", 1000)
+    out = [f"## One call per request: {n:,} GETs of /small (issue 13)", ""]
+    out += [
+        "Each library's one-call API, as a script writes it; `connections` = what nginx",
+        "accepted during the timed part (median over rounds; a pool keeps it at 0 or 1).",
+        "",
+    ]
+    reference = "pollhttp"
+    rows = []
+    for client in s.clients:
+        if (scenario, client) not in s.values and (scenario, client) not in s.failed:
+            continue
+        median, spread = s.median(scenario, client), s.spread(scenario, client)
+        text = _fmt(median) + (f" ({spread * 100:.0f}%)" if spread is not None else "")
+        opened = s.connections(scenario, client)
+        rows.append(
+            [
+                f"`{s.call(scenario, client)}`",
+                client,
+                _cell(s, scenario, client, text),
+                _fmt(s.ratio(scenario, client, reference), 2),
+                DASH if opened is None else f"{opened:,.0f}",
+            ]
+        )
+    out += _table(
+        ["call", "client", "req/s", f"{X} {reference}", "connections"], rows, right_from=2
+    )
+    out += [""]
+    return out
+
+
+def console_summary(data: dict[str, Any]) -> str:
+    """The numbers, plain, for the terminal: printed whether or not the run is published."""
+    s = Summary(data)
+    meta = data["meta"]
+    width = max([len(c) for c in s.clients] + [6])
+    lines = ["", "median over rounds (spread = (max - min) / median):"]
+    for scenario in s.scenarios:
+        lines.append(f"  {scenario} ({UNITS[scenario]})")
+        for client in s.clients:
+            if (scenario, client) not in s.values and (scenario, client) not in s.failed:
+                continue
+            if (scenario, client) in s.failed and (scenario, client) not in s.values:
+                lines.append(f"    {client:<{width}}  FAILED")
+                continue
+            spread = s.spread(scenario, client)
+            ratios = []
+            for label, kind in subjects(data):
+                if client == label and scenario in TARGETS[kind]:
+                    reference, least = TARGETS[kind][scenario]
+                    ratio = s.ratio(scenario, client, reference)
+                    if ratio is not None:
+                        ratios.append(f"{ratio:.2f} x {reference} (target {least:.2f})")
+            opened = s.connections(scenario, client)
+            lines.append(
+                f"    {client:<{width}} {s.median(scenario, client) or 0:>12,.0f}"
+                + (f"  spread {spread:6.1%}" if spread is not None else "")
+                + (f"  {opened:,.0f} connections" if opened is not None else "")
+                + (f"  {'; '.join(ratios)}" if ratios else "")
+            )
+    load = meta.get("load") or {}
+    lines.append(
+        f"load average {meta.get('loadavg_start')} at the start, {meta.get('loadavg_end')} at "
+        f"the end on {load.get('cores', meta['machine'].get('cores'))} cores; the harness used "
+        f"{load.get('harness_cores', '?')} cores, everything else "
+        f"{load.get('other_cores', '?')}"
+    )
+    lines.append(guard_sentence(data))
+    return "\n".join(lines)
+
+
+# -- the README's table ---------------------------------------------------------------------
+
+#: The peers the README's table shows, when they ran.
+README_PEERS = ("http.client", "urllib3", "httpx", "aiohttp", "pycurl")
+README_ROWS = {
+    "seq_small": "seq_small: {seq_n:,} GETs, one connection",
+    "tls_small": "tls_small: the same over TLS",
+    "concurrent": "concurrent: {conc_connections} connections {X} {conc_requests}, one thread",
+    "download_100m": "download_100m",
+    "chunked_50m": "chunked_50m",
+    "upload_50m": "upload_50m",
+}
+
+
+def readme_table(data: dict[str, Any]) -> str:
+    """The README's table: ratios per scenario for each build and the peers, the one-call
+    row, and a line saying which run (accepted by the guard) it comes from."""
+    s = Summary(data)
+    meta = data["meta"]
+    config = meta["config"]
+    builds = [label for label, _ in subjects(data)]
+    peers = [p for p in README_PEERS if p in s.clients]
+    header = [
+        "scenario",
+        *("pollhttp" if b == "pollhttp" else f"pollhttp ({build_of(b)})" for b in builds),
+        *peers,
+    ]
+    rows = []
+    for scenario, title in README_ROWS.items():
+        if scenario not in s.scenarios:
+            continue
+        reference = REFERENCE[scenario]
+        name = "pycurl" if reference == "pycurl" else "raw socket"
+        cells = [title.format(X=X, **config) + f" ({X} {name})"]
+        for b in builds:
+            text = _fmt(s.ratio(scenario, b, reference), 2)
+            polled = b.replace("pollhttp", "pollhttp-nb", 1)
+            ratio = s.ratio(scenario, polled, reference)
+            if ratio is not None:
+                text += f" ({ratio:.2f} polled)"
+            cells.append(text)
+        cells += [_fmt(s.ratio(scenario, p, reference), 2) for p in peers]
+        rows.append(cells)
+    out = [README_START, ""]
+    out += _table(header, rows, right_from=1)
+    if "onecall_1000" in s.scenarios:
+        n = config.get("onecall_n", 1000)
+        calls = [
+            f"`{s.call('onecall_1000', c)}` {_fmt(s.median('onecall_1000', c))} req/s"
+            + (
+                f" ({s.connections('onecall_1000', c):,.0f} connections)"
+                if s.connections("onecall_1000", c) is not None
+                else ""
+            )
+            for c in s.clients
+            if ("onecall_1000", c) in s.values
+        ]
+        out += ["", f"{n:,} one-call GETs: " + "; ".join(calls) + "."]
+    verdict = data.get("guard") or guard(data)
+    load = meta.get("load") or {}
+    out += [
+        "",
+        f"From `{meta['command'].strip()}` on {meta['date']}: {meta['rounds']} interleaved "
+        f"rounds on {load.get('cores', meta['machine'].get('cores'))} cores, load average "
+        f"{meta.get('loadavg_start')} at the start and {meta.get('loadavg_end')} at the end, "
+        f"largest spread of any scenario's rounds "
+        f"{_fmt(None if verdict['largest_spread'] is None else verdict['largest_spread'] * 100)}"
+        f"%; {'accepted' if verdict['accepted'] else 'REFUSED'} by the harness's guard "
+        f"(at most {MAX_LOAD_PER_CORE} load per core, {MAX_SPREAD:.0%} spread).",
+        "",
+        README_END,
+    ]
+    return "\n".join(out)
+
+
+def write_readme_table(data: dict[str, Any], path: Path) -> bool:
+    """Replace the table between the README's markers; False if it has none."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return False
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    path.write_text(text[:start] + readme_table(data) + text[end + len(README_END) :])
+    return True

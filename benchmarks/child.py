@@ -26,6 +26,7 @@ CLIENT_MODULES = {
     "http.client": "clients.stdlib_client",
     "urllib3": "clients.urllib3_client",
     "requests": "clients.requests_client",
+    "requests-session": "clients.requests_session_client",
     "httpx": "clients.httpx_client",
     "httpx-async": "clients.httpx_async_client",
     "aiohttp": "clients.aiohttp_client",
@@ -36,14 +37,30 @@ CLIENT_MODULES = {
 }
 
 
+#: The clients whose module imports pollhttp: run once per build (run.py ``--build``).
+POLLHTTP_CLIENTS = ("pollhttp", "pollhttp-nb")
+
 #: What each client runs: curl is a yardstick for bulk transfers only (one process per
 #: transfer set, so its small-request numbers would measure process start-up).
+#: ``onecall_1000`` is issue 13's row: pollhttp.get against requests.get,
+#: requests.Session.get, httpx.Client.get and urllib3.request, and only those.
 BULK = ("download_100m", "chunked_50m", "upload_50m")
-CLIENT_SCENARIOS = dict.fromkeys(CLIENT_MODULES, SCENARIOS) | {"curl-cli": BULK}
+ONECALL = "onecall_1000"
+ONECALL_CLIENTS = ("pollhttp", "requests", "requests-session", "httpx", "urllib3")
+CLIENT_SCENARIOS = {
+    client: tuple(s for s in SCENARIOS if s != ONECALL or client in ONECALL_CLIENTS)
+    for client in CLIENT_MODULES
+} | {"curl-cli": BULK, "requests-session": (ONECALL,)}
+
+
+def base_client(name: str) -> str:
+    """``pollhttp[compiled]`` -> ``pollhttp``: a client run under another build of pollhttp."""
+    return name.split("[", 1)[0]
 
 
 def main(argv: list[str]) -> int:
     client, scenario, config_json = argv
+    client = base_client(client)
     config = Config.from_json(config_json)
     module = importlib.import_module(CLIENT_MODULES[client])
     if scenario not in CLIENT_SCENARIOS[client]:

@@ -25,6 +25,7 @@ from _common import (
     UPLOAD_PATH,
     UPLOAD_SIZE,
     Config,
+    ConnectionCount,
     Measurement,
     expect,
     upload_answer,
@@ -138,3 +139,29 @@ def threaded(config: Config, m: Measurement, per_thread: Callable[[], SyncClient
     warm.close()
     if errors:
         raise errors[0]
+
+
+def onecall(config: Config, m: Measurement, call: Get, label: str) -> None:
+    """``onecall_1000``: the library's one-call API, as a script writes it, ``onecall_n`` times.
+
+    ``call(url)`` makes one whole request with nothing kept by the caller between calls;
+    whatever the library keeps by itself (a module-level pool, a session's connection) is
+    what is measured. One warm-up call comes first, as everywhere; nginx's count of
+    accepted connections over the timed part is recorded (``extra["connections"]``).
+    """
+    url = config.base_url() + SMALL_PATH
+    status, got = call(url)
+    expect(status == 200 and got == SMALL_BODY, f"warm-up: {status} {got[:40]!r}")
+    count = ConnectionCount(config)
+
+    def work() -> None:
+        for _ in range(config.onecall_n):
+            status, body = call(url)
+            if status != 200 or body != SMALL_BODY:
+                expect(False, f"wrong small response: {status} {body[:40]!r}")
+
+    count.start()
+    m.run(work, config.onecall_n)
+    count.stop()
+    m.extra["call"] = label
+    m.extra["connections"] = count.opened

@@ -1,4 +1,6 @@
-"""httpx, synchronous: one Client (its pool is shared by the threads of ``concurrent``)."""
+"""httpx, synchronous: one Client (its pool is shared by the threads of ``concurrent``);
+``onecall_1000`` is ``client.get(url)`` on one ``httpx.Client()`` made beforehand (issue 13's
+row: ``httpx.get`` would open a connection per call)."""
 
 from __future__ import annotations
 
@@ -65,3 +67,14 @@ def concurrent(config: Config, m: Measurement) -> None:
     )
     _shape.threaded(config, m, lambda: Client(config, False, shared))
     shared.close()
+
+
+def onecall_1000(config: Config, m: Measurement) -> None:
+    client = httpx.Client()
+
+    def call(url: str) -> tuple[int, bytes]:
+        response = client.get(url)
+        return response.status_code, response.content
+
+    _shape.onecall(config, m, call, "httpx.Client().get(url)")
+    client.close()

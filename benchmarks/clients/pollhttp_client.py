@@ -3,7 +3,8 @@
 In blocking mode ``poll()`` in REQUESTING sends the request and sleeps in the kernel until
 the head is in, and ``read_response_body_chunk()`` sleeps until it has a full chunk or the
 body ends, so each step is one call. ``concurrent`` runs 64 non-blocking clients from one
-thread, waiting with ``pollhttp.wait()``.
+thread, waiting with ``pollhttp.wait()``. ``onecall_1000`` is ``pollhttp.get(url)``, the
+one-call API, with whatever it keeps between calls (a module-level pool, once there is one).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from _common import (
 )
 
 import pollhttp
+from clients import _shape
 from pollhttp import Error, HTTPClient, TLSOptions, X509Certificate
 
 GET, POST = HTTPClient.METHOD_GET, HTTPClient.METHOD_POST
@@ -282,3 +284,12 @@ def run_concurrent(config: Config, m: Measurement, loop: Callable[[list[_Slot]],
 
 def concurrent(config: Config, m: Measurement) -> None:
     run_concurrent(config, m, _loop_with_wait)
+
+
+def _onecall(url: str) -> tuple[int, bytes]:
+    response = pollhttp.get(url)
+    return response.status_code, response.content
+
+
+def onecall_1000(config: Config, m: Measurement) -> None:
+    _shape.onecall(config, m, _onecall, "pollhttp.get(url)")

@@ -1,4 +1,5 @@
-"""requests: one Session per connection (one per thread in ``concurrent``)."""
+"""requests: one Session per connection (one per thread in ``concurrent``);
+``onecall_1000`` is ``requests.get(url)``, a new Session (and connection) per call."""
 
 from __future__ import annotations
 
@@ -57,3 +58,12 @@ def upload_50m(config: Config, m: Measurement) -> None:
 
 def concurrent(config: Config, m: Measurement) -> None:
     _shape.threaded(config, m, lambda: Client(config, False))
+
+
+def _onecall(url: str) -> tuple[int, bytes]:
+    response = requests.get(url)
+    return response.status_code, response.content
+
+
+def onecall_1000(config: Config, m: Measurement) -> None:
+    _shape.onecall(config, m, _onecall, "requests.get(url)")

@@ -1,5 +1,6 @@
 """urllib3: an HTTPConnectionPool (one connection; 64 shared by the threads of
-``concurrent``), bodies preloaded, large ones streamed."""
+``concurrent``), bodies preloaded, large ones streamed; ``onecall_1000`` is
+``urllib3.request("GET", url)``, the module-level PoolManager's one-call API."""
 
 from __future__ import annotations
 
@@ -67,3 +68,12 @@ def concurrent(config: Config, m: Measurement) -> None:
         "127.0.0.1", config.port, maxsize=config.conc_connections, block=True
     )
     _shape.threaded(config, m, lambda: Client(config, False, pool))
+
+
+def _onecall(url: str) -> tuple[int, bytes]:
+    response = urllib3.request("GET", url)
+    return response.status, response.data
+
+
+def onecall_1000(config: Config, m: Measurement) -> None:
+    _shape.onecall(config, m, _onecall, 'urllib3.request("GET", url)')
