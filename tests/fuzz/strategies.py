@@ -8,14 +8,31 @@ Sizes stay small (a few KiB), so no example can make anyone hold much memory.
 
 from __future__ import annotations
 
+import collections
 import gzip
+import io
 import itertools
+import pathlib
+import types
 import zlib
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-from pollhttp import Limits
+from pollhttp import (
+    CryptoKey,
+    Error,
+    InvalidParameterError,
+    Limits,
+    Method,
+    Resolution,
+    ResponseCode,
+    Status,
+    StreamPeerTCP,
+    StreamPeerTLS,
+    TLSOptions,
+    X509Certificate,
+)
 
 TOKEN = "!#$%&'*+-.^_`|~abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #: Limits small enough that generated inputs reach them.
@@ -307,3 +324,297 @@ def redirect_exchanges(draw) -> Exchange:
         mutated=mutated,
         notes={"framing": "length", "declared": 0, "code": code, "body_len": 0},
     )
+
+
+# -- odd arguments for the public API (tests/fuzz/test_api_fuzz.py) ---------------------------
+#
+# Wrong types and extreme values for any parameter. A value that needs the test's server or
+# temporary directory (a URL, a port, an open file, a loaded certificate) is drawn as a
+# `Deferred` and made by the test, which also closes what it opened.
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A value the test makes when it runs: ``kind`` names it (see ``make_deferred``)."""
+
+    kind: str
+
+    def __repr__(self) -> str:
+        return f"<{self.kind}>"
+
+
+DEFERRED_KINDS = (
+    "server-url",
+    "server-url-bytes",
+    "server-port",
+    "server-port-str",
+    "open-binary-file",
+    "open-text-file",
+    "closed-file",
+    "relative-path",
+    "loaded-certificate",
+    "loaded-key",
+    "server-tls-options",
+    "connected-tcp",
+    "http-client",
+    "http-request",
+)
+
+
+class Opaque:
+    """An object of no type pollhttp knows."""
+
+    def __repr__(self) -> str:
+        return "Opaque()"
+
+
+class Stringy:
+    """An object whose ``str()`` looks like a header line."""
+
+    def __str__(self) -> str:
+        return "X-Stringy: 1"
+
+    def __repr__(self) -> str:
+        return "Stringy()"
+
+
+class Indexy:
+    """An object that ``operator.index()`` turns into an int (but is no int)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Indexy({self.value})"
+
+
+class Floaty:
+    """An object that ``float()`` accepts (but is no number)."""
+
+    def __float__(self) -> float:
+        return 1.5
+
+    def __repr__(self) -> str:
+        return "Floaty()"
+
+
+class IntSub(int):
+    """An int subclass, as enum-like libraries make."""
+
+
+class StrSub(str):
+    """A str subclass."""
+
+
+def _generator(items: list[object]) -> object:
+    return (item for item in items)
+
+
+def _no_op(*args: object) -> None:
+    return None
+
+
+_NUMBERS = st.one_of(
+    st.sampled_from(
+        [
+            0,
+            1,
+            -1,
+            2,
+            255,
+            256,
+            65535,
+            65536,
+            -65536,
+            2**31 - 1,
+            2**31,
+            2**32,
+            2**63 - 1,
+            2**63,
+            2**64,
+            -(2**63),
+            10**100,
+            -(10**100),
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1e-300,
+            5e-324,
+            1e9,
+            1e10,
+            1e308,
+            -1e308,
+            float("inf"),
+            float("-inf"),
+            float("nan"),
+            1j,
+        ]
+    ),
+    st.integers(),
+    st.floats(),
+)
+_TEXTS = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "a\x00b",
+            "\r\n",
+            "X-A: 1",
+            "X-A: 1\r\nX-Injected: 2",
+            "X-A:",
+            ": 1",
+            "GET",
+            "get",
+            "POST",
+            "BREW",
+            "/",
+            "*",
+            "//",
+            "/\r\nX: y",
+            "/a b",
+            "http://",
+            "http://127.0.0.1:0/",
+            "http://[::1/",
+            "https://127.0.0.1:1/",
+            "ftp://127.0.0.1/",
+            "localhost",
+            "127.0.0.1",
+            "999.1.1.1",
+            "::1",
+            "[::1]",
+            "-1",
+            "0",
+            "5",
+            "10",
+            "1e308",
+            "inf",
+            "nan",
+            "true",
+            "None",
+            "\u00e9",
+            "\u4e2d\u6587",
+            "\U0001f4a5",
+            "\ud800",
+            "a\udcffb",
+            "\u202e",
+            "\ufeff",
+            "sha256//" + "A" * 44,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "a" * 70_000,
+        ]
+    ),
+    st.text(max_size=20),
+    st.text(st.characters(min_codepoint=0, max_codepoint=0x1F), max_size=5),
+    st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3),
+)
+_BYTES = st.one_of(
+    st.sampled_from([b"", b"\x00", b"GET / HTTP/1.1\r\n\r\n", b"\xff\xfe", b"/", b"x" * 70_000]),
+    st.binary(max_size=20),
+    st.binary(max_size=8).map(bytearray),
+    st.binary(max_size=8).map(memoryview),
+)
+_SCALARS = st.one_of(
+    st.sampled_from([None, True, False, Ellipsis]),
+    _NUMBERS,
+    _TEXTS,
+    _BYTES,
+    st.integers(-(2**70), 2**70).map(IntSub),
+    _TEXTS.map(StrSub),
+)
+_HASHABLE = st.one_of(
+    st.sampled_from([None, True, 0, -1, 1.5, float("nan"), "", "X-A", b"X-A", ()]),
+    st.text(max_size=8),
+)
+_CONTAINERS = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(_HASHABLE, inner, max_size=3),
+        st.frozensets(_HASHABLE, max_size=3),
+        st.sets(_HASHABLE, max_size=3),
+        st.tuples(st.text(max_size=8), inner),
+    ),
+    max_leaves=6,
+)
+_OBJECTS = st.one_of(
+    st.builds(Opaque),
+    st.builds(Stringy),
+    st.builds(Floaty),
+    st.sampled_from([0, 80, -1, 2**64]).map(Indexy),
+    st.builds(object),
+    st.builds(lambda: io.BytesIO(b"body bytes")),
+    st.builds(lambda: io.StringIO("body text")),
+    st.lists(st.sampled_from(["X-A: 1", b"chunk", 1, None]), max_size=3).map(_generator),
+    st.sampled_from([_no_op, len, repr, int, str, bytes, type, lambda: None]),
+    st.sampled_from([pathlib.PurePosixPath("relative-name"), pathlib.Path("")]),
+    st.builds(lambda: collections.OrderedDict([("X-A", "1")])),
+    st.builds(lambda: types.MappingProxyType({"X-A": "1"})),
+    st.builds(lambda: range(3)),
+    st.builds(lambda: [("X-A", "1"), ("X-B", None)]),
+    st.builds(lambda: {"X-A": None}),
+    st.builds(lambda: {"X-A": b"1"}),
+    st.builds(lambda: ["X-A: 1", ("X-B", "2")]),
+    st.builds(lambda: [["X-A", "1", "extra"]]),
+    st.builds(lambda: {"a": [1, 2], "b": None, "c": {"d": 1}}),
+    st.builds(lambda: [[[[[[[]]]]]]]),
+)
+_POLLHTTP_OBJECTS = st.one_of(
+    st.sampled_from(sorted(Error, key=int)),
+    st.sampled_from([Method.METHOD_GET, Method.METHOD_HEAD, Method.METHOD_POST, Method.METHOD_MAX]),
+    st.sampled_from([Status.STATUS_CONNECTED, ResponseCode.RESPONSE_OK]),
+    st.builds(Limits),
+    st.builds(X509Certificate),
+    st.builds(CryptoKey),
+    st.builds(StreamPeerTCP),
+    st.builds(StreamPeerTLS),
+    st.builds(TLSOptions.client),
+    st.builds(TLSOptions.client_unsafe),
+    st.builds(lambda: Resolution.finished([("127.0.0.1", 1)])),
+    st.builds(lambda: InvalidParameterError("an exception as a value")),
+)
+
+#: The values issue 19 names, drawn often so that a short run meets each of them.
+_FAMOUS = st.sampled_from(
+    [
+        None,
+        True,
+        -1,
+        0,
+        2**64,
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        1e308,
+        -0.0,
+        "",
+        "5",
+        "a\x00b",
+        "X: 1\r\nY: 2",
+        "\ud800",
+        "\u00e9",
+        b"",
+        b"x",
+        (),
+        [("X-A", "1")],
+        {"X-A": None},
+    ]
+)
+
+#: Any value at all: what a careless or hostile caller might pass for any parameter.
+odd_values = st.one_of(
+    _FAMOUS,
+    _FAMOUS,
+    _SCALARS,
+    _SCALARS,
+    _CONTAINERS,
+    _OBJECTS,
+    _POLLHTTP_OBJECTS,
+    st.sampled_from(DEFERRED_KINDS).map(Deferred),
+)
