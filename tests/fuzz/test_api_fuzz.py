@@ -28,6 +28,9 @@ own objects); the others get good values. The object is first brought into a sta
   ``poll()`` and ``wait()`` to the end, a fresh request over the same object) and none of
   that raises or hangs. This is where "accepted, fails later" shows up.
 
+No name is looked up in DNS: HTTPClient's default resolver is replaced, for this module,
+by one that knows only "localhost"; the command's too.
+
 The example count is printed at the end of the module's run (``api fuzz: N examples``);
 ``POLLHTTP_API_FUZZ_EXAMPLES`` sets the examples per target (default ``EXAMPLES``).
 """
@@ -42,6 +45,7 @@ import functools
 import inspect
 import io
 import os
+import re
 import select
 import socket
 import sys
@@ -86,7 +90,8 @@ from pollhttp import (
 from ..support.tls import certificate, private_key
 from .strategies import Deferred, odd_values
 
-#: Examples per target; about 170 targets, so the module stays near 30 s.
+#: Examples per target: about 240 targets at about 7 ms an example keep the module near
+#: 25 s of CPU time when nothing fails.
 EXAMPLES = int(os.environ.get("POLLHTTP_API_FUZZ_EXAMPLES", "12"))
 CLI_EXAMPLES = EXAMPLES * 8
 #: The longest a call, or the use of an object after it, may take: every server answers
@@ -126,6 +131,8 @@ SKIPPED: dict[str, str] = {
     "DNSCache.__call__": "the Resolver call: made with good values by every HTTPClient using one",
     "Resolution.addresses": "the result a resolver fills in, read by HTTPClient",
     "Resolution.error": "the result a resolver fills in, read by HTTPClient",
+    "StreamPeerTCP.get_data, connected": "reads until nbytes arrived, as Godot's does: it waits "
+    "for ever on a connection where no byte comes; fuzzed on an unconnected peer",
     "cli: -h/--help, -V/--version": "print and raise SystemExit(0), as argparse does",
     "cli: demo": "runs the offline demo (--serve: until Ctrl-C)",
 }
@@ -933,7 +940,10 @@ def allowed(exc: BaseException, names: tuple[str, ...]) -> bool:
     """pollhttp's documented exceptions, or a TypeError that names the parameter."""
     if isinstance(exc, PollHTTPError):
         return True
-    return isinstance(exc, TypeError) and any(name in str(exc) for name in names)
+    message = str(exc)
+    return isinstance(exc, TypeError) and any(
+        re.search(rf"\b{re.escape(name)}\b", message) for name in names
+    )
 
 
 def _rejected(outcome: Outcome) -> bool:
@@ -1052,9 +1062,12 @@ def check_one(ctx: Ctx, target: Target, raw: object, state: str) -> None:
             now = getattr(obj, "get_last_error", lambda: None)()
             rejected = now is not last and isinstance(now, InvalidParameterError)
         if rejected:
+            if outcome.raised is None and callable(getattr(obj, "get_last_error", None)):
+                kept = obj.get_last_error()  # type: ignore[union-attr]
+                assert isinstance(kept, InvalidParameterError), (
+                    f"{call} returned {outcome.result!r}; get_last_error() is {kept!r}"
+                )
             if isinstance(obj, HTTPClient) and target.member in ("request", "request_raw"):
-                if outcome.raised is None:
-                    assert isinstance(obj.get_last_error(), InvalidParameterError), call
                 assert obj.get_status() == status, f"{call} changed the status"
             if isinstance(obj, (HTTPClient, HTTPRequest)):
                 for _ in range(3):  # nothing left behind to send later either
