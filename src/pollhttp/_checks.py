@@ -24,9 +24,10 @@ __all__ = [
     "check_text",
 ]
 
-#: Seconds past which a wait or a timeout is "no limit" (about 31 years): kernels and
-#: ``poll(2)`` take milliseconds in a C int, so larger values would overflow there.
-NO_LIMIT = 1e9
+#: Seconds from which a wait or a timeout is "no limit" (about 11.5 days): epoll and
+#: ``poll(2)`` take milliseconds in a C int (about 24.8 days), and Python raises
+#: OverflowError past that, so every finite value below this is safe to sleep on.
+NO_LIMIT = 1e6
 
 
 def _type_name(value: object) -> str:

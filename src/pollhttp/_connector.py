@@ -140,6 +140,7 @@ class Connector:
         self._errors: list[PollHTTPError] = []
         self._resolution: Resolution | None = None
         # TCP connects in flight; more than one only while racing (Happy Eyeballs).
+        self._resolution_done = False  # a name was looked up (not an IP literal)
         self._attempts: list[StreamPeerTCP] = []
         self._next_attempt = 0.0
         self._tls: StreamPeerTLS | None = None
@@ -190,6 +191,7 @@ class Connector:
         if resolution.error is not None:
             raise resolution.error
         self.step = Step.TCP
+        self._resolution_done = True
         if self._trace is not None:
             self._trace("connect.resolved", {"host": self._host, "addresses": resolution.addresses})
         self._start_tcp(resolution.addresses)
@@ -200,8 +202,10 @@ class Connector:
         version = self.target.ip_version
         if version:
             addresses = [a for a in addresses if (":" in a[0]) == (version == 6)]
-            if not addresses:
+            if not addresses and self._resolution_done:
                 raise ResolveError(f"{self._host} has no IPv{version} address")
+            if not addresses:  # an IP literal of the other family: nothing to connect to
+                raise ConnectError(f"{self._host} is not an IPv{version} address")
         self._candidates = interleave(addresses)
         # With Happy Eyeballs, connect_timeout runs from the first attempt for all of them.
         self._tcp_deadline = time.monotonic() + self.connect_timeout

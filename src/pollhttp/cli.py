@@ -964,7 +964,7 @@ class _Transfer:
             if isinstance(header, str):  # a header left out shows nothing
                 name, _, value = header.strip(" \t").partition(":")
                 value = value.strip(" \t")
-                lines.append(f"{name}: {value}")
+                lines.append(f"{name}: {value}" if value else f"{name}:")
         body = b"" if self.body_dropped else opts.body
         given = [h for h in headers if isinstance(h, str)]  # leaving one out adds no line
         if not _has(given, "content-length") and (

@@ -822,8 +822,10 @@ class HTTPClient:
 
         It sleeps in the kernel (or on the lookup thread), never spinning. Returns False
         when the time ran out; True when there is something to do, or nothing to wait for.
-        Godot has no such method: its callers poll every frame.
+        Godot has no such method: its callers poll every frame. ``timeout`` None,
+        ``math.inf`` or huge is no limit; negative or NaN raises `InvalidParameterError`.
         """
+        timeout = check_seconds("timeout", timeout)
         status = self._status
         if self._connector is not None:
             return self._connector.wait(timeout)

@@ -424,12 +424,12 @@ def test_ipv4_only_reaches_an_ipv4_server():
 @pytest.mark.parametrize(
     ("option", "host"), [("-6", "127.0.0.1"), ("--ipv6", "127.0.0.1"), ("-4", "[::1]")]
 )
-def test_an_address_of_the_other_family_cannot_be_resolved(option, host):
-    # curl -6 http://127.0.0.1/ is "(6) Could not resolve host": no address of that family.
+def test_an_ip_literal_of_the_other_family_cannot_connect(option, host):
+    # curl 7.88: -6 http://127.0.0.1/ is "(7) Couldn't connect": nothing was looked up.
     with scripted(OK_TEXT) as server:
         ran = run_cli(option, f"http://{host}:{server.port}/")
-    assert ran.code == 6, ran.err
-    assert ran.err.startswith("pollhttp: (6) ")
+    assert ran.code == 7, ran.err
+    assert ran.err.startswith("pollhttp: (7) ")
     assert server.connections == 0
 
 
@@ -463,7 +463,7 @@ def test_the_last_of_ipv4_and_ipv6_wins():
         ran = run_cli("-6", "-4", f"http://127.0.0.1:{server.port}/")
         assert ran.code == 0, ran.err
         later = run_cli("-4", "-6", f"http://127.0.0.1:{server.port}/")
-    assert later.code == 6, later.err
+    assert later.code == 7, later.err
     assert server.connections == 1
 
 

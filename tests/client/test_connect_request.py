@@ -276,15 +276,26 @@ def test_ip_version_filters_resolved_addresses():
         c.close()
 
 
-@pytest.mark.parametrize(("version", "host"), [(6, "127.0.0.1"), (4, "::1"), (6, "v4only.test")])
-def test_ip_version_without_an_address_of_that_family_cannot_resolve(version, host):
+def test_ip_version_without_an_address_of_that_family_cannot_resolve():
     c = HTTPClient(resolver=resolving_to(("127.0.0.1", 9)))
-    c.set_ip_version(version)
-    c.connect_to_host(host, 8080)
+    c.set_ip_version(6)
+    c.connect_to_host("v4only.test", 8080)
     poll_while_waiting(c)
     assert c.get_status() == Status.STATUS_CANT_RESOLVE
-    assert f"no IPv{version} address" in str(c.get_last_error())
+    assert "no IPv6 address" in str(c.get_last_error())
     assert c.get_connection() is None
+
+
+@pytest.mark.parametrize(("version", "host"), [(6, "127.0.0.1"), (4, "::1")])
+def test_ip_version_against_an_ip_literal_of_the_other_family_cannot_connect(version, host):
+    # Nothing was looked up, so this is no resolve failure (curl -6 127.0.0.1 gives 7).
+    resolver = FakeResolver()
+    c = HTTPClient(resolver=resolver)
+    c.set_ip_version(version)
+    assert c.connect_to_host(host, 8080) == Error.ERR_CANT_CONNECT
+    assert c.get_status() == Status.STATUS_CANT_CONNECT
+    assert f"not an IPv{version} address" in str(c.get_last_error())
+    assert resolver.calls == []
 
 
 @pytest.mark.parametrize("value", [5, -1, "4", None, True, 4.0])
@@ -467,7 +478,7 @@ WIRE_CASES = [
         "/",
         ["X-Empty: "],
         "",
-        b"GET / HTTP/1.1\r\nHost: {HOST}\r\nX-Empty: \r\n" + DEFAULTS_TAIL,
+        b"GET / HTTP/1.1\r\nHost: {HOST}\r\nX-Empty:\r\n" + DEFAULTS_TAIL,
     ),
     (
         "get-sends-body",  # RFC 9110 §9.3.1 allows content in a GET; Godot drops it
@@ -607,7 +618,7 @@ WIRE_CASES = [
         "/h",
         [("X-Empty", "")],
         "",
-        b"GET /h HTTP/1.1\r\nHost: {HOST}\r\nX-Empty: \r\n" + DEFAULTS_TAIL,
+        b"GET /h HTTP/1.1\r\nHost: {HOST}\r\nX-Empty:\r\n" + DEFAULTS_TAIL,
     ),
     (
         "body-bytearray",
@@ -889,7 +900,7 @@ def test_set_connection_with_a_tcp_peer_connected_by_hand(server, client):
         client.close()
         tcp.close()
     assert server.requests[before:] == [
-        b"GET /sc HTTP/1.1\r\nHost: \r\n" + DEFAULTS_TAIL,
+        b"GET /sc HTTP/1.1\r\nHost:\r\n" + DEFAULTS_TAIL,
         b"GET http://a.test:81/abs HTTP/1.1\r\nHost: a.test:81\r\n" + DEFAULTS_TAIL,
     ]
     assert client.get_connection() is None
@@ -910,7 +921,7 @@ def test_set_connection_with_a_scripted_peer():
     assert c.read_response_body_chunk() == b"hello"
     assert c.get_status() == Status.STATUS_CONNECTED
     assert bytes(peer.written) == (
-        b"POST /s HTTP/1.1\r\nHost: \r\nContent-Length: 1\r\n" + DEFAULTS_TAIL + b"x"
+        b"POST /s HTTP/1.1\r\nHost:\r\nContent-Length: 1\r\n" + DEFAULTS_TAIL + b"x"
     )
     c.close()
     assert peer.closed

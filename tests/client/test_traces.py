@@ -35,7 +35,7 @@ UNCONFIGURED = (Error.ERR_UNCONFIGURED, Status.STATUS_DISCONNECTED)
 # What request(GET, "/t", []) writes on a stream given with set_connection(): there is no
 # host to name, so Host is sent empty (RFC 9112 §3.2).
 GET_T = (
-    b"GET /t HTTP/1.1\r\nHost: \r\nUser-Agent: pollhttp/"
+    b"GET /t HTTP/1.1\r\nHost:\r\nUser-Agent: pollhttp/"
     + __version__.encode()
     + b"\r\nAccept: */*\r\n\r\n"
 )

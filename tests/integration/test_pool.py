@@ -90,16 +90,16 @@ def test_an_idle_connection_the_server_closed_is_not_lent(site: Site):
     with ConnectionPool() as pool:
         first = borrow(pool, site.port)
         # /idle/ has keepalive_timeout 200ms: nginx closes the connection soon after.
-        assert fetch(first, query("/idle/hello.txt", "idle", n=1)) == site.hello
+        assert fetch(first, query("/idle/hello.txt", "pool-idle", n=1)) == site.hello
         pool.release(key, first)
         fd = first.get_connection().fileno()
         assert select.select([fd], [], [], 5)[0]  # the server's close has arrived
         second = borrow(pool, site.port)
         assert second is not first  # the dead one was dropped, never lent
         assert first.get_status() is Status.STATUS_DISCONNECTED
-        assert fetch(second, query("/idle/hello.txt", "idle", n=2)) == site.hello
+        assert fetch(second, query("/idle/hello.txt", "pool-idle", n=2)) == site.hello
         pool.release(key, second)
-    first_entry, second_entry = site.server.tagged("idle", 2)
+    first_entry, second_entry = site.server.tagged("pool-idle", 2)
     assert first_entry.connection != second_entry.connection
 
 

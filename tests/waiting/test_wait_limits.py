@@ -32,7 +32,7 @@ BODY = b"no limit"
 ANSWER = [Read(), Send(response(body=BODY))]
 UNLIMITED = [math.inf, 1e308, None]
 # Within NO_LIMIT, so kept as a real limit, yet far past what one selector call takes.
-HUGE = 1e8
+HUGE = 5e5  # past a day (one selector call), below NO_LIMIT (no limit)
 
 
 def url(server: ScriptedServer | SilentServer) -> str:

@@ -15,6 +15,7 @@ from enum import Enum
 from .._errors import (
     IncompleteBodyError,
     InvalidParameterError,
+    InvalidTypeError,
     LimitExceededError,
     NoResponseError,
     RemoteProtocolError,
@@ -55,6 +56,14 @@ class Limits:
     max_trailer_bytes: int = 64 * 1024
     #: Interim (1xx) responses accepted before the final response.
     max_informational: int = 32
+
+    def __post_init__(self) -> None:
+        # Checked here, not in the middle of a response much later.
+        for name, value in vars(self).items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidTypeError(f"Limits.{name} must be an int, not {type(value).__name__}")
+            if value < 1:
+                raise InvalidParameterError(f"Limits.{name} must be 1 or more, got {value}")
 
 
 class ConnState(Enum):

@@ -80,7 +80,8 @@ def request_head(
     fields += (field for field in missing if field[0].lower() != b"host")
     lines = [method, b" ", target, b" HTTP/1.1\r\n"]
     for name, value in fields:
-        lines += (name, b": ", value, b"\r\n")
+        # An empty value is written "Name:", as curl does (RFC 9112 §5: OWS is optional).
+        lines += (name, b": ", value, b"\r\n") if value else (name, b":\r\n")
     lines.append(b"\r\n")
     close = b"close" in comma_list(get_all(headers, b"connection"))
     return b"".join(lines), close, bool(get_all(headers, b"upgrade"))
