@@ -41,7 +41,8 @@ from .transport import (
 )
 
 if TYPE_CHECKING:
-    from .http_request import Headers, HTTPRequest, Response, Result, Signal, get, post, request
+    from .api import Headers, Response, get, post, request
+    from .http_request import HTTPRequest, Result, Signal
     from .pool import ConnectionPool
     from .waiter import wait
 
@@ -49,10 +50,8 @@ if TYPE_CHECKING:
 # drives HTTPClient does not pay for them at import time (issue 8: import no slower than
 # urllib3).
 _LAZY = {
-    **dict.fromkeys(
-        ("Headers", "HTTPRequest", "Response", "Result", "Signal", "get", "post", "request"),
-        "http_request",
-    ),
+    **dict.fromkeys(("Headers", "Response", "get", "post", "request"), "api"),
+    **dict.fromkeys(("HTTPRequest", "Result", "Signal"), "http_request"),
     "wait": "waiter",
     "ConnectionPool": "pool",
 }

@@ -11,7 +11,7 @@ import asyncio
 from typing import Any
 
 from ._checks import check_seconds
-from .http_request import Response, _OneCall
+from .api import Call, Response
 from .transport import drain, wakeup_fd
 from .waiter import Waitable, check_waitable
 
@@ -87,7 +87,7 @@ async def request(method: str, url: str, **options: Any) -> Response:
 
     Cancelling the task closes the connection and removes any partial download.
     """
-    call = _OneCall(method, url, **options)
+    call = Call(method, url, **options)
     with call.agent as agent:  # close() cancels the transfer, also on CancelledError
         while call.outcome is None:
             agent.poll()

@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
-import json as _json
 import os
-import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from enum import IntEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeAlias, TypeVar, overload
-from urllib.parse import unquote, urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 
 from ._checks import check_body, check_bool, check_headers, check_int, check_seconds, check_text
+from ._download import Download
 from ._enums import Error, Method, Status
 from ._errors import (
     ConnectError,
     ContentDecodingError,
     DownloadFileError,
-    HTTPStatusError,
     InvalidParameterError,
     InvalidTypeError,
     LimitExceededError,
@@ -42,16 +36,19 @@ from ._errors import (
     TooManyRedirectsError,
     TransferTimeoutError,
 )
+from ._redirects import REDIRECT_CODES, Hop, header_name, next_hop
+from ._url import URL, parse_url
 from .client import BodyArgument, HeaderArgument, HTTPClient, encode_target
-from .protocol import Limits, split_request_header
-from .protocol._decoding import (
+from .protocol import (
     MAX_CODINGS,
     ContentDecoder,
+    Limits,
     accept_encoding,
     parse_codings,
+    request_head,
+    split_request_header,
     unsupported_codings,
 )
-from .protocol._writers import request_head
 from .transport import (
     READY_NOW,
     Interest,
@@ -68,7 +65,7 @@ from .waiter import LONGEST_SLEEP
 if TYPE_CHECKING:
     from http.cookiejar import CookieJar
 
-__all__ = ["HTTPRequest", "Headers", "Response", "Result", "Signal", "get", "post", "request"]
+__all__ = ["HTTPRequest", "Result", "Signal"]
 
 
 class Result(IntEnum):
@@ -124,55 +121,6 @@ class Signal:
             callback(*args)
 
 
-@dataclass(frozen=True)
-class _URL:
-    scheme: str
-    host: str
-    port: int
-    target: str  # path and query
-    credentials: str  # "user:password" from the URL, percent-decoded, or ""
-
-    @property
-    def origin(self) -> tuple[str, str, int]:
-        return self.scheme, self.host, self.port
-
-    @property
-    def text(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        default = 443 if self.scheme == "https" else 80
-        port = "" if self.port == default else f":{self.port}"
-        return f"{self.scheme}://{host}{port}{self.target}"
-
-
-def _parse_url(url: str) -> _URL:
-    """Split an http(s) URL; anything else is `InvalidParameterError` (Godot's ``parse_url``)."""
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
-        raise InvalidParameterError(f"whitespace or control character in URL {url!r}")
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # e.g. an unclosed "[" in the host
-        raise InvalidParameterError(f"invalid URL {url!r}: {exc}") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise InvalidParameterError(f"invalid URL scheme in {url!r}: only http and https")
-    try:
-        port = parts.port
-        if port is None:
-            port = 443 if scheme == "https" else 80
-    except ValueError as exc:
-        raise InvalidParameterError(f"invalid port in URL {url!r}") from exc
-    host = parts.hostname or ""
-    if not host or not 1 <= port <= 65535:
-        raise InvalidParameterError(f"invalid host or port in URL {url!r}")
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    credentials = ""
-    if parts.username is not None:
-        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-    return _URL(scheme, host, port, target, credentials)
-
-
-# RFC 9110 §15.4: the redirects a user agent may follow automatically.
-_REDIRECTS = frozenset((301, 302, 303, 307, 308))
 # RFC 9110 §9.2.2: requests that can be retried on a fresh connection.
 _IDEMPOTENT = frozenset(
     (
@@ -184,21 +132,6 @@ _IDEMPOTENT = frozenset(
         Method.METHOD_TRACE,
     )
 )
-# Dropped when a redirect turns the request into a GET without content (RFC 9110 §15.4.4).
-_CONTENT_HEADERS = frozenset(
-    (
-        "content-type",
-        "content-length",
-        "content-encoding",
-        "content-language",
-        "content-location",
-        "transfer-encoding",
-        "digest",
-        "content-digest",
-    )
-)
-# Dropped when a redirect leaves the origin or downgrades to http (ecosystem.md §3.3 32-33).
-_CREDENTIAL_HEADERS = frozenset(("authorization", "cookie", "proxy-authorization"))
 _FAILED_STATUS = {
     Status.STATUS_CANT_RESOLVE: Result.RESULT_CANT_RESOLVE,
     Status.STATUS_CANT_CONNECT: Result.RESULT_CANT_CONNECT,
@@ -214,10 +147,6 @@ _KEEPS_RESPONSE = (
     ContentDecodingError,
     TooManyRedirectsError,
 )
-
-
-def _header_name(header: str) -> str:
-    return header.partition(":")[0].strip().lower()
 
 
 def _cookie_request(url: str) -> Any:
@@ -240,7 +169,7 @@ class _CookieResponse:
         values = [
             line.partition(":")[2].strip()
             for line in self._headers
-            if _header_name(line) == name.lower()
+            if header_name(line) == name.lower()
         ]
         return values or default
 
@@ -251,7 +180,7 @@ class _Transfer:
     def __init__(
         self,
         owner: HTTPRequest,
-        url: _URL,
+        url: URL,
         method: Method,
         headers: list[str],
         body: bytes,
@@ -287,11 +216,11 @@ class _Transfer:
         self.body_buffer = bytearray()
         self.decoder: ContentDecoder | None = None
         self.undecoded = ""
-        self.file: Any = None
-        # (part, target) while a download goes through a .part file; None when the target
-        # is written in place (a device or a FIFO) or there is no file.
-        self.file_paths: tuple[str, str] | None = None
-        self.resume_from = 0
+        self.download = (
+            Download(owner.download_file, resume=owner.resume_download)
+            if owner.download_file
+            else None
+        )
         self.progress: tuple[int, int] | None = None
         self.upload: tuple[int, int] | None = None
         self.news = threading.Event()  # set by a worker when there is something to emit
@@ -339,35 +268,18 @@ class _Transfer:
         self._close_file(False)
 
     def _close_file(self, success: bool) -> None:
-        handle, self.file = self.file, None
-        paths, self.file_paths = self.file_paths, None
-        if handle is None:
+        if self.download is None:
             return
-        owner = self.owner
-        try:
-            handle.close()
-            if paths is None:
-                return  # written in place: there is nothing to move or remove
-            part, target = paths
-            if success:
-                os.replace(part, target)
-                Path(_validator_path(part)).unlink(missing_ok=True)
-            elif not owner.resume_download:
-                Path(part).unlink(missing_ok=True)
-                Path(_validator_path(part)).unlink(missing_ok=True)
-        except OSError as exc:
-            if paths is not None and not owner.resume_download:
-                with contextlib.suppress(OSError):
-                    Path(paths[0]).unlink(missing_ok=True)
-            if success:
-                with self.lock:
-                    self.result = (
-                        Result.RESULT_DOWNLOAD_FILE_WRITE_ERROR,
-                        self.code,
-                        list(self.response_headers),
-                        bytearray(),
-                    )
-                    self.error = DownloadFileError(f"cannot move the download into place: {exc}")
+        error = self.download.close(success)
+        if error is not None:
+            with self.lock:
+                self.result = (
+                    Result.RESULT_DOWNLOAD_FILE_WRITE_ERROR,
+                    self.code,
+                    list(self.response_headers),
+                    bytearray(),
+                )
+                self.error = error
 
     # -- advancing -------------------------------------------------------------------------
 
@@ -432,8 +344,9 @@ class _Transfer:
             self.downloaded += len(chunk)
             if self.phase == "body":
                 self._consume(chunk)
-                total = self.body_size + self.resume_from if self.body_size >= 0 else -1
-                self.progress = (self.resume_from + self.downloaded, total)
+                resumed = self.download.resume_from if self.download is not None else 0
+                total = self.body_size + resumed if self.body_size >= 0 else -1
+                self.progress = (resumed + self.downloaded, total)
             return True, len(chunk)
         if client.get_status() == Status.STATUS_BODY:
             return False, 0
@@ -503,7 +416,7 @@ class _Transfer:
         headers: list[str | tuple[str, None]] = list(self.headers)
         # A header the caller left out (a None value) is neither added here nor by the
         # client: the caller's word wins over every default.
-        names = {_header_name(h) for h in self.headers} | self.left_out
+        names = {header_name(h) for h in self.headers} | self.left_out
         jar = self.owner.cookie_jar
         if jar is not None:
             request = _cookie_request(self.url.text)
@@ -514,13 +427,11 @@ class _Transfer:
         if self.url.credentials and "authorization" not in names:
             token = base64.b64encode(self.url.credentials.encode()).decode()
             headers.append(f"Authorization: Basic {token}")
-        if (
-            self.owner.resume_download
-            and self.owner.download_file
-            and self.method == Method.METHOD_GET
-            and "range" not in names
-        ):
-            headers += self.owner._resume_headers(self)
+        download = self.download
+        if download is not None and download.resume:
+            download.resume_from = 0
+            if self.method == Method.METHOD_GET and "range" not in names:
+                headers += download.resume_headers()
         headers += [(name, None) for name in sorted(self.left_out)]
         err = self.client.request_raw(self.method, self.url.target, headers, self.body)
         if err != Error.OK:
@@ -530,7 +441,6 @@ class _Transfer:
                 # §9.5, or wrote to it unasked). Nothing was sent, so any method, POST
                 # included, goes on a new connection, and the one retry stays unused.
                 self.client.close()
-                self.resume_from = 0
                 return True
             self.finish(Result.RESULT_CONNECTION_ERROR, error)
             return True
@@ -555,7 +465,11 @@ class _Transfer:
                 _CookieResponse(self.response_headers),  # type: ignore[arg-type]
                 _cookie_request(self.url.text),
             )
-        if self.code in _REDIRECTS and owner.max_redirects != 0 and self._location() is not None:
+        if (
+            self.code in REDIRECT_CODES
+            and owner.max_redirects != 0
+            and self._location() is not None
+        ):
             self._redirect()
             return
         self.body_size = client.get_response_body_length()
@@ -576,8 +490,9 @@ class _Transfer:
             )
         # When resuming, only the rest (206) or the whole (200) may touch the partial file;
         # another answer (a 503, say) is returned in memory and the part stays as it was.
-        if owner.download_file and (not self.resume_from or self.code in (200, 206)):
-            self.file = owner._open_download(self)
+        download = self.download
+        if download is not None and (not download.resume_from or self.code in (200, 206)):
+            download.open(self.code, self._fields())
         if has_body:
             self.phase = "body"
         else:
@@ -585,7 +500,7 @@ class _Transfer:
 
     def _fields(self) -> list[tuple[str, str]]:
         return [
-            (_header_name(line), line.partition(":")[2].strip()) for line in self.response_headers
+            (header_name(line), line.partition(":")[2].strip()) for line in self.response_headers
         ]
 
     def _location(self) -> str | None:
@@ -596,32 +511,14 @@ class _Transfer:
         owner = self.owner
         if 0 <= owner.max_redirects <= self.redirects:
             raise TooManyRedirectsError(f"more than {owner.max_redirects} redirects")
-        location = self._location() or ""
-        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in location):
-            raise RedirectError(f"control character in Location {location!r}")
-        try:
-            new = _parse_url(urljoin(self.url.text, location))
-        except (InvalidParameterError, ValueError) as exc:
-            raise RedirectError(f"cannot follow Location {location!r}: {exc}") from exc
-        method, body, headers = self.method, self.body, self.headers
-        # RFC 9110 §15.4.4: 303 turns into GET (HEAD stays HEAD); historically so does POST
-        # on 301 and 302 (§15.4.2-3). 307 and 308 keep method and content.
-        if (self.code == 303 and method != Method.METHOD_HEAD) or (
-            self.code in (301, 302) and method == Method.METHOD_POST
-        ):
-            method, body = Method.METHOD_GET, b""
-            headers = [h for h in headers if _header_name(h) not in _CONTENT_HEADERS]
-        downgrade = self.url.scheme == "https" and new.scheme == "http"
-        if new.origin != self.url.origin or downgrade:
-            headers = [h for h in headers if _header_name(h) not in _CREDENTIAL_HEADERS]
-        visits = self.visited.get((method, new.text), 0) + 1
+        current = Hop(self.method, self.url, tuple(self.headers), self.body)
+        hop = next_hop(current, self.code, self._location() or "")
+        new = hop.url
+        visits = self.visited.get((hop.method, new.text), 0) + 1
         if visits > owner.max_redirect_visits:
             raise TooManyRedirectsError(f"redirect loop at {new.text}")
-        self.visited[(method, new.text)] = visits
-        if new.origin == self.url.origin and not new.credentials:
-            # Credentials from the URL go on within the origin, never to another host.
-            new = _URL(new.scheme, new.host, new.port, new.target, self.url.credentials)
-        self.method, self.body, self.headers, self.url = method, body, headers, new
+        self.visited[(hop.method, new.text)] = visits
+        self.method, self.body, self.headers, self.url = hop.method, hop.body, [*hop.headers], new
         self.redirects += 1
         self.retried = False
         client = self.client
@@ -647,11 +544,8 @@ class _Transfer:
         limit = self.owner.body_size_limit
         if 0 <= limit < self.decoded:
             raise LimitExceededError(f"body exceeds body_size_limit {limit}")
-        if self.file is not None:
-            try:
-                self.file.write(piece)
-            except OSError as exc:
-                raise DownloadFileError(f"cannot write {self.owner.download_file}: {exc}") from exc
+        if self.download is not None and self.download.is_open:
+            self.download.write(piece)
         else:
             self.body_buffer += piece
 
@@ -660,7 +554,10 @@ class _Transfer:
             for piece in self.decoder.finish():
                 self._keep(piece)
         self.finish(
-            Result.RESULT_SUCCESS, body=bytearray() if self.file is not None else self.body_buffer
+            Result.RESULT_SUCCESS,
+            body=bytearray()
+            if self.download is not None and self.download.is_open
+            else self.body_buffer,
         )
 
 
@@ -993,7 +890,7 @@ class HTTPRequest:
             return Error.ERR_BUSY
         try:
             verb = Method(check_int("method", method, 0, Method.METHOD_MAX - 1))
-            parsed = _parse_url(check_text("url", url))
+            parsed = parse_url(check_text("url", url))
             headers, left_out = check_headers("custom_headers", custom_headers)
             body = check_body("request_data_raw", request_data_raw)
             if "host" in left_out:
@@ -1007,7 +904,7 @@ class HTTPRequest:
                 exc if isinstance(exc, InvalidParameterError) else InvalidParameterError(str(exc))
             )
             return Error.ERR_INVALID_PARAMETER
-        names = {_header_name(h) for h in headers} | left_out
+        names = {header_name(h) for h in headers} | left_out
         if self.accept_gzip and "accept-encoding" not in names:
             headers.append(f"Accept-Encoding: {accept_encoding()}")
         transfer = _Transfer(self, parsed, verb, headers, body, left_out=left_out)
@@ -1023,14 +920,14 @@ class HTTPRequest:
         client.set_read_chunk_size(self._download_chunk_size)
         return client
 
-    def _key(self, url: _URL) -> tuple[object, ...]:
+    def _key(self, url: URL) -> tuple[object, ...]:
         # A kept-alive connection serves the next request only to the same origin with the
         # same TLS options, address family and proxy (ecosystem.md §3.3 case 39). The proxy
         # comes last.
         tls = self._tls_options if url.scheme == "https" else None
         return (*url.origin, tls, self.ip_version, self._proxy_for(url))
 
-    def _proxy_for(self, url: _URL) -> Proxy | None:
+    def _proxy_for(self, url: URL) -> Proxy | None:
         proxy = self._https_proxy if url.scheme == "https" else self._http_proxy
         if proxy is None and self.use_environment_proxies:
             proxy = environment_proxy(url.scheme, url.host, url.port)
@@ -1234,337 +1131,3 @@ class HTTPRequest:
     def get_last_error(self) -> PollHTTPError | None:
         """The exception behind the last failed result or refused call."""
         return self._last_error
-
-    # -- download files ------------------------------------------------------------------------
-
-    def _resume_headers(self, transfer: _Transfer) -> list[str]:
-        """``Range`` (and ``If-Range``) for the rest of a partial download, if there is one."""
-        try:
-            target, in_place = _download_target(self._download_file)
-            if in_place:
-                return []  # a device or a FIFO has no part to resume
-            part = target + ".part"
-            size = os.path.getsize(part)
-        except (OSError, DownloadFileError):
-            return []
-        if size == 0:
-            return []
-        headers = [f"Range: bytes={size}-"]
-        with contextlib.suppress(OSError):
-            validator = Path(_validator_path(part)).read_text(encoding="utf-8").strip()
-            if validator:
-                headers.append(f"If-Range: {validator}")
-        transfer.resume_from = size
-        return headers
-
-    def _open_download(self, transfer: _Transfer) -> Any:
-        """Open where this response's body goes: the ``.part`` file beside the target.
-
-        A target that exists and is not a regular file is opened itself (see
-        `_download_target`).
-        """
-        target, in_place = _download_target(self._download_file)
-        if in_place:
-            transfer.resume_from, transfer.file_paths = 0, None
-            return _open_in_place(target)
-        part = target + ".part"
-        append = False
-        if transfer.resume_from:
-            if transfer.code == 206:
-                start = _content_range_start(transfer)
-                if start != transfer.resume_from:
-                    raise DownloadFileError(
-                        f"206 for bytes {start}, expected {transfer.resume_from}"
-                    )
-                append = True
-            else:
-                transfer.resume_from = 0  # the server sent the whole body: start over
-        try:
-            handle = open(part, "ab" if append else "wb")  # noqa: SIM115 - closed by the transfer
-        except OSError as exc:
-            raise DownloadFileError(f"cannot open {part}: {exc}", opening=True) from exc
-        transfer.file_paths = (part, target)
-        if self.resume_download and not append:
-            validators = {n: v for n, v in transfer._fields() if n in ("etag", "last-modified")}
-            validator = validators.get("etag", "")
-            if validator.startswith("W/"):
-                validator = ""  # If-Range needs a strong validator (RFC 9110 §13.1.5)
-            with contextlib.suppress(OSError):
-                Path(_validator_path(part)).write_text(
-                    validator or validators.get("last-modified", ""), encoding="utf-8"
-                )
-        return handle
-
-
-def _validator_path(part: str) -> str:
-    return part + ".validator"
-
-
-def _download_target(path: str) -> tuple[str, bool]:
-    """Where a download to ``path`` lands, and whether that file is written in place.
-
-    A symbolic link is followed: its target gets the body (the ``.part`` beside it) and
-    the link stays a link. A target that exists and is not a regular file (a device, a
-    FIFO, a socket, a directory) is opened and written into directly, as curl does:
-    renaming a ``.part`` over it would replace it (``/dev/null`` included, for root), so
-    it gets no ``.part``, no rename, no resume and no validator file. Godot truncates
-    ``download_file`` in place whatever it is.
-    """
-    if os.path.islink(path):
-        resolved = os.path.realpath(path)
-        if os.path.islink(resolved):  # realpath stops on a link it cannot resolve: a loop
-            raise DownloadFileError(f"cannot open {path}: a loop of symbolic links", opening=True)
-        path = resolved
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return path, False  # not there (yet): a new regular file, by way of a .part
-    return path, not stat.S_ISREG(mode)
-
-
-def _open_in_place(path: str) -> BinaryIO:
-    """Open an existing special file for writing without waiting in ``open()``.
-
-    A FIFO nobody reads would block ``open()``, and with it ``poll()``, forever (curl
-    waits there): here that is ``RESULT_DOWNLOAD_FILE_CANT_OPEN``. Once open, writes block
-    as writes to a slow disk do.
-    """
-    try:
-        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        reason: object = exc
-        if exc.errno == errno.ENXIO:
-            with contextlib.suppress(OSError):
-                fifo = stat.S_ISFIFO(os.stat(path).st_mode)
-                reason = "a FIFO no process reads" if fifo else "a socket is not a file"
-        raise DownloadFileError(f"cannot open {path}: {reason}", opening=True) from exc
-    try:
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "wb")
-    except OSError as exc:
-        os.close(fd)
-        raise DownloadFileError(f"cannot open {path}: {exc}", opening=True) from exc
-
-
-def _content_range_start(transfer: _Transfer) -> int:
-    for name, value in transfer._fields():
-        if name == "content-range" and value.startswith("bytes "):
-            first = value[6:].partition("-")[0]
-            if first.isdigit():
-                return int(first)
-    return -1
-
-
-# -- the one-call Pythonic face ---------------------------------------------------------------
-
-
-class Headers(Mapping[str, str]):
-    """Response headers: case-insensitive lookup; repeated fields joined with ``", "``."""
-
-    def __init__(self, lines: Sequence[str]) -> None:
-        if isinstance(lines, str) or not isinstance(lines, Iterable):
-            raise InvalidTypeError(
-                f'lines must be a list of "Name: value" strings, not {type(lines).__name__}'
-            )
-        lines = list(lines)
-        if not all(isinstance(line, str) for line in lines):
-            raise InvalidTypeError('lines must be a list of "Name: value" strings')
-        self._fields = [
-            (name.strip(), value.strip())
-            for name, _, value in (line.partition(":") for line in lines)
-        ]
-
-    def get_all(self, name: str) -> list[str]:
-        """Every value of ``name``, in order (``Set-Cookie`` needs this)."""
-        wanted = check_text("name", name).lower()
-        return [value for key, value in self._fields if key.lower() == wanted]
-
-    def __getitem__(self, name: str) -> str:
-        if not isinstance(name, str):
-            raise KeyError(name)  # so get() gives its default and ``in`` says False
-        values = self.get_all(name)
-        if not values:
-            raise KeyError(name)
-        return ", ".join(values)
-
-    def __iter__(self) -> Iterator[str]:
-        seen: dict[str, None] = {}
-        for key, _ in self._fields:
-            seen.setdefault(key.lower(), None)
-        return iter(seen)
-
-    def __len__(self) -> int:
-        return len({key.lower() for key, _ in self._fields})
-
-    def __repr__(self) -> str:
-        return f"Headers({self._fields!r})"
-
-
-@dataclass(frozen=True)
-class Response:
-    """The result of `pollhttp.request()`: status, headers and the decoded body."""
-
-    status_code: int
-    headers: Headers
-    content: bytes
-    url: str
-
-    @property
-    def ok(self) -> bool:
-        """True for status codes below 400."""
-        return self.status_code < 400
-
-    @property
-    def text(self) -> str:
-        """The body decoded with the charset of Content-Type (UTF-8 when none is named)."""
-        charset = "utf-8"
-        for param in self.headers.get("content-type", "").split(";")[1:]:
-            key, _, value = param.strip().partition("=")
-            if key.lower() == "charset" and value:
-                charset = value.strip('"')
-        try:
-            return self.content.decode(charset, errors="replace")
-        except LookupError:
-            return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return _json.loads(self.content)
-
-    def raise_for_status(self) -> Response:
-        """Raise `HTTPStatusError` for a 4xx or 5xx status; return the response otherwise."""
-        if self.status_code >= 400:
-            raise HTTPStatusError(
-                f"HTTP {self.status_code} for {self.url}", status_code=self.status_code
-            )
-        return self
-
-
-class _OneCall:
-    """A request of the one-call API: an `HTTPRequest` started, and its outcome when done."""
-
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: HeaderArgument = None,
-        data: BodyArgument | Mapping[str, Any] | None = None,
-        json: Any = None,
-        timeout: float | None = None,
-        max_redirects: int = 8,
-        tls_options: TLSOptions | None = None,
-        accept_gzip: bool = True,
-        cookie_jar: CookieJar | None = None,
-        ip_version: int = 0,
-    ) -> None:
-        try:
-            verb = Method[f"METHOD_{check_text('method', method).upper()}"]
-        except KeyError:
-            raise InvalidParameterError(f"unsupported method {method!r}") from None
-        check_text("url", url)
-        lines, left_out = check_headers("headers", headers)
-        body, content_type = b"", ""
-        if json is not None:
-            if data is not None:
-                raise InvalidParameterError("give data or json, not both: one would be lost")
-            try:
-                # allow_nan=False: NaN and Infinity are not JSON (RFC 8259 §6).
-                text = _json.dumps(json, separators=(",", ":"), allow_nan=False)
-            except TypeError as exc:
-                raise InvalidTypeError(f"json cannot be sent as JSON: {exc}") from exc
-            except ValueError as exc:
-                raise InvalidParameterError(f"json cannot be sent as JSON: {exc}") from exc
-            body, content_type = text.encode(), "application/json"
-        elif isinstance(data, Mapping):
-            body = HTTPClient.query_string_from_dict(data).encode()
-            content_type = "application/x-www-form-urlencoded"
-        elif data is not None:
-            body = check_body("data", data)
-        names = {_header_name(line) for line in lines} | left_out
-        if content_type and "content-type" not in names:
-            lines.append(f"Content-Type: {content_type}")
-        if tls_options is not None and not isinstance(tls_options, TLSOptions):
-            raise InvalidTypeError(
-                f"tls_options must be TLSOptions or None, not {type(tls_options).__name__}"
-            )
-        self.agent = agent = HTTPRequest(cookie_jar=cookie_jar)
-        agent.timeout = timeout
-        agent.max_redirects = max_redirects
-        agent.accept_gzip = accept_gzip
-        agent.ip_version = ip_version
-        if tls_options is not None:
-            agent.set_tls_options(tls_options)
-        self.outcome: tuple[Result, int, list[str], bytearray] | None = None
-        agent.request_completed.connect(self._completed)
-        headers_out: list[str | tuple[str, None]] = [*lines]
-        headers_out += [(name, None) for name in sorted(left_out)]
-        if agent.request_raw(url, headers_out, verb, body) != Error.OK:
-            agent.close()
-            raise agent.get_last_error() or InvalidParameterError(f"invalid request for {url!r}")
-
-    def _completed(self, *outcome: Any) -> None:
-        self.outcome = outcome
-
-    def response(self) -> Response:
-        """The `Response`, or the exception of the failure."""
-        assert self.outcome is not None
-        result, code, headers, content = self.outcome
-        if result != Result.RESULT_SUCCESS:
-            raise self.agent.get_last_error() or PollHTTPError(f"request failed: {result.name}")
-        return Response(code, Headers(headers), bytes(content), self.agent.get_final_url())
-
-
-def request(
-    method: str,
-    url: str,
-    *,
-    headers: HeaderArgument = None,
-    data: BodyArgument | Mapping[str, Any] | None = None,
-    json: Any = None,
-    timeout: float | None = None,
-    max_redirects: int = 8,
-    tls_options: TLSOptions | None = None,
-    accept_gzip: bool = True,
-    cookie_jar: CookieJar | None = None,
-    ip_version: int = 0,
-) -> Response:
-    """Make one request and return its `Response`; failures raise pollhttp exceptions.
-
-    ``data`` (bytes, bytearray, memoryview or str) is sent as it is, with any method, GET
-    included; a mapping is form-encoded; ``json`` is sent as JSON. ``headers`` are
-    ``"Name: value"`` lines, ``(name, value)`` pairs or a mapping; a None value leaves that
-    header out, a default one included. ``timeout`` limits the whole request in seconds
-    (None or ``math.inf``: no limit). ``ip_version`` 4 or 6 keeps to that address family.
-    A wrong argument raises `InvalidTypeError` or `InvalidParameterError` naming it, and
-    nothing is sent. Blocks the calling thread, sleeping on the socket.
-    """
-    call = _OneCall(
-        method,
-        url,
-        headers=headers,
-        data=data,
-        json=json,
-        timeout=timeout,
-        max_redirects=max_redirects,
-        tls_options=tls_options,
-        accept_gzip=accept_gzip,
-        cookie_jar=cookie_jar,
-        ip_version=ip_version,
-    )
-    with call.agent as agent:
-        while call.outcome is None:
-            agent.poll()
-            if call.outcome is None:
-                agent.wait(agent.get_wait_timeout())
-        return call.response()
-
-
-def get(url: str, **kwargs: Any) -> Response:
-    """``request("GET", url, ...)``."""
-    return request("GET", url, **kwargs)
-
-
-def post(url: str, **kwargs: Any) -> Response:
-    """``request("POST", url, ...)``."""
-    return request("POST", url, **kwargs)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pollhttp import Error, HTTPClient, HTTPRequest, InvalidParameterError, Limits, Result
+from pollhttp._download import Download
 
 from ..support.servers import Read, ScriptedServer, Send
 from .common import FAILED, head, ok, over_limit, serve, serve_and_close, success, truncated
@@ -393,21 +394,6 @@ def test_read_chunk_size_bounds(size: int, accepted: bool) -> None:
     req.close()
 
 
-class PieceRecorder:
-    """Wraps the download file: records the size of every decoded piece written."""
-
-    def __init__(self, handle: Any, sizes: list[int]) -> None:
-        self.handle = handle
-        self.sizes = sizes
-
-    def write(self, data: bytes) -> int:
-        self.sizes.append(len(data))
-        return self.handle.write(data)
-
-    def close(self) -> None:
-        self.handle.close()
-
-
 @pytest.mark.parametrize(
     ("decoded", "pieces"),
     [
@@ -416,15 +402,20 @@ class PieceRecorder:
         pytest.param(4 * 1024, [1024] * 4, id="L-decoded-4x"),
     ],
 )
-def test_decoded_bytes_per_step(tmp_path, decoded: int, pieces: list[int]) -> None:
+def test_decoded_bytes_per_step(tmp_path, monkeypatch, decoded: int, pieces: list[int]) -> None:
     """Each decoded piece is at most download_chunk_size (a bomb never holds more)."""
     compressed = gzip.compress(b"\0" * decoded)
     data = head(OK, "Content-Encoding: gzip", f"Content-Length: {len(compressed)}", body=compressed)
     sizes: list[int] = []
+    write = Download.write
+
+    def recording(download: Download, piece: bytes) -> None:
+        sizes.append(len(piece))
+        write(download, piece)
+
+    monkeypatch.setattr(Download, "write", recording)
     with ScriptedServer([serve(data)]) as server:
         run = make_request(download_chunk_size=1024, download_file=str(tmp_path / "out"))
-        original = run.req._open_download
-        run.req._open_download = lambda transfer: PieceRecorder(original(transfer), sizes)  # type: ignore[method-assign]
         try:
             assert run.req.request(f"http://127.0.0.1:{server.port}/") == Error.OK
             result = complete(run)

@@ -11,13 +11,24 @@ from ._connection import (
     Limits,
     Response,
 )
-from ._headers import Headers, split_request_header
+from ._decoding import (
+    MAX_CODINGS,
+    ContentDecoder,
+    accept_encoding,
+    parse_codings,
+    unsupported_codings,
+)
+from ._headers import TOKEN, Headers, split_request_header
 from ._query import query_string_from_dict
+from ._writers import request_head
 
 __all__ = [
+    "MAX_CODINGS",
     "NEED_DATA",
+    "TOKEN",
     "ClientConnection",
     "ConnState",
+    "ContentDecoder",
     "Data",
     "EndOfMessage",
     "Event",
@@ -25,6 +36,10 @@ __all__ = [
     "InformationalResponse",
     "Limits",
     "Response",
+    "accept_encoding",
+    "parse_codings",
     "query_string_from_dict",
+    "request_head",
     "split_request_header",
+    "unsupported_codings",
 ]
