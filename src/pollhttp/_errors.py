@@ -151,3 +151,61 @@ class IncompleteBodyError(RemoteProtocolError):
         super().__init__(message)
         self.received = received
         self.expected = expected
+
+
+# -- finer classes, so that callers (the pollhttp command's exit statuses) never read messages --
+
+__all__ += [
+    "CertificateVerifyError",
+    "ConnectTimeoutError",
+    "PinMismatchError",
+    "RedirectSchemeError",
+    "TLSHandshakeTimeoutError",
+]
+
+
+class ConnectTimeoutError(ConnectError):
+    """No connection within ``connect_timeout``: the TCP connect, or the proxy's CONNECT answer.
+
+    ``timeout`` is the limit that passed, in seconds.
+    """
+
+    def __init__(self, message: str, *, timeout: float) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class TLSHandshakeTimeoutError(TLSHandshakeError):
+    """The TLS handshake did not finish within ``connect_timeout`` (``timeout``, seconds)."""
+
+    def __init__(self, message: str, *, timeout: float) -> None:
+        super().__init__(message, reason="timed out")
+        self.timeout = timeout
+
+
+class CertificateVerifyError(TLSHandshakeError):
+    """The server's certificate failed verification: untrusted, expired, revoked, wrong name.
+
+    ``verify_code`` is OpenSSL's ``X509_V_ERR_*`` number (``ssl.SSLCertVerificationError``'s),
+    ``hostname_mismatch`` says whether the name was the problem.
+    """
+
+    def __init__(
+        self, message: str, *, reason: str, verify_code: int, hostname_mismatch: bool
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.verify_code = verify_code
+        self.hostname_mismatch = hostname_mismatch
+
+
+class PinMismatchError(TLSHandshakeError):
+    """The server's public key matched none of the SPKI pins of its `TLSOptions`."""
+
+
+class RedirectSchemeError(RedirectError):
+    """A redirect to a scheme other than http and https (``scheme``, from ``location``)."""
+
+    def __init__(self, message: str, *, location: str, scheme: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.scheme = scheme

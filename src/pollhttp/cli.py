@@ -2,8 +2,10 @@
 
 ``pollhttp [options] URL...`` fetches each URL; ``-Z`` runs them in parallel, all from one
 thread: every transfer is an `HTTPRequest`, polled in one loop that sleeps in
-`pollhttp.wait` between steps. ``pollhttp demo`` shows it all offline, against an
-embedded server. The exit status follows curl's numbers (`EXIT_CODES`).
+`pollhttp.wait` between steps. ``-v``, ``-i``, ``-D``, ``-w`` and ``--trace-ascii`` are built
+on `HTTPClient.trace`: what they show is what went over the wire. ``pollhttp demo`` shows it
+all offline, against an embedded server. The exit status follows curl's numbers
+(`EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -13,42 +15,50 @@ import base64
 import contextlib
 import errno
 import http
+import http.cookiejar
 import ipaddress
+import json
 import math
+import netrc
 import os
 import re
 import signal
+import ssl
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from . import _progress
 from ._enums import Error, Method, Status
 from ._errors import (
+    CertificateVerifyError,
+    ConnectError,
+    ConnectTimeoutError,
     IncompleteBodyError,
     InvalidParameterError,
     NoResponseError,
+    PinMismatchError,
     PollHTTPError,
     RedirectError,
+    RedirectSchemeError,
     RemoteProtocolError,
     ResolveError,
     TLSHandshakeError,
+    TLSHandshakeTimeoutError,
 )
 from ._version import __version__
 from .client import HTTPClient
 from .http_request import HTTPRequest, Result
-from .protocol._decoding import accept_encoding
 from .protocol._headers import TOKEN
 from .transport import (
     CryptoKey,
+    Proxy,
     Resolution,
-    StreamPeerTCP,
-    StreamPeerTLS,
     TLSOptions,
     X509Certificate,
     environment_proxy,
@@ -73,11 +83,12 @@ EXIT_CODES: dict[int, str] = {
     7: "could not connect (refused, unreachable; a proxy that refused the tunnel)",
     8: "the server's reply broke HTTP/1.1 (malformed head or framing, a limit exceeded)",
     18: "the body ended early (fewer bytes than announced)",
-    22: "HTTP status 400 or above, with --fail",
-    23: "write error: the output file could not be opened or written, or stdout failed",
-    26: "read error: a --data @file could not be read",
+    22: "HTTP status 400 or above, with --fail or --fail-with-body",
+    23: "write error: an output file could not be opened, written or named, or stdout failed "
+    "(binary output to a terminal too)",
+    26: "read error: a --config or --write-out @file could not be read",
     28: "timeout: --max-time passed, or --connect-timeout during the connect or TLS handshake",
-    35: "TLS handshake failed (protocol version, alert, cut)",
+    35: "TLS handshake failed (protocol version, alert, cut, below --tlsv1.3)",
     43: "internal error: a bug in pollhttp (please report it)",
     47: "too many redirects (--max-redirs), or a redirect loop",
     52: "the server closed the connection without any response",
@@ -94,9 +105,9 @@ EXIT_CODES: dict[int, str] = {
 
 _WAITING = (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING, Status.STATUS_REQUESTING)
 _METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH")
-_REMOTE_NAME = object()  # what -O puts in the list of outputs
 _Header = str | tuple[str, None]  # a "Name: value" line, or (name, None): left out
 _STEP = 0.1  # the longest sleep between two polls: timeouts and progress stay lively
+_CONFIG_DEPTH = 8  # -K inside -K files, at most this deep
 
 
 class UsageError(Exception):
@@ -171,10 +182,17 @@ def _build_parser() -> _Parser:
     )
     add = parser.add_argument
     add("urls", nargs="*", metavar="URL", help="http:// or https:// URLs (http:// if no scheme)")
+    add("--url", dest="urls_opt", action="append", default=[], metavar="URL", help="one more URL")
     add("-V", "--version", action="version", version=f"pollhttp {__version__}")
+    add(
+        "-K",
+        "--config",
+        metavar="FILE",
+        help="read more options from FILE ('-': stdin), one 'option = value' a line",
+    )
     req = parser.add_argument_group("request")
     req.add_argument(
-        "-X", "--request", metavar="METHOD", help="the method (" + ", ".join(_METHODS) + ")"
+        "-X", "--request", metavar="METHOD", help="the method (any token: GET, PROPFIND, ...)"
     )
     req.add_argument(
         "-H",
@@ -184,42 +202,46 @@ def _build_parser() -> _Parser:
         metavar="'NAME: VALUE'",
         help="add a header (repeatable)",
     )
+    data_kinds = (
+        ("-d", "--data", "data", "POST DATA (@FILE reads a file without its newlines, @- stdin); "
+         "several are joined with '&'"),
+        (None, "--data-raw", "raw", "like -d, with no @FILE"),
+        (None, "--data-binary", "binary", "like -d, and @FILE is sent byte for byte"),
+        (None, "--data-urlencode", "urlencode",
+         "like -d, percent-encoded: CONTENT, =CONTENT, NAME=CONTENT, @FILE or NAME@FILE"),
+        (None, "--json", "json",
+         "POST JSON (@FILE too), with Content-Type and Accept application/json"),
+    )  # fmt: skip
+    for short, long, kind, text in data_kinds:
+        names = (short, long) if short else (long,)
+        req.add_argument(*names, dest="data", action=_Append, const=kind, metavar="DATA", help=text)
     req.add_argument(
-        "-d",
-        "--data",
-        dest="data",
-        action=_Append,
-        const="data",
-        metavar="DATA",
-        help="POST DATA (@FILE reads a file without its newlines, @- stdin); "
-        "several are joined with '&'",
-    )
-    req.add_argument(
-        "--data-raw",
-        dest="data",
-        action=_Append,
-        const="raw",
-        metavar="DATA",
-        help="like -d, with no @FILE",
-    )
-    req.add_argument(
-        "--data-binary",
-        dest="data",
-        action=_Append,
-        const="binary",
-        metavar="DATA",
-        help="like -d, and @FILE is sent byte for byte",
-    )
-    req.add_argument(
-        "--json",
-        dest="data",
-        action=_Append,
-        const="json",
-        metavar="DATA",
-        help="POST JSON (@FILE too), with Content-Type and Accept application/json",
+        "-G", "--get", action="store_true", help="send the -d data in the URL's query, with GET"
     )
     req.add_argument("-A", "--user-agent", metavar="NAME", help="the User-Agent header")
+    req.add_argument("-e", "--referer", metavar="URL", help="the Referer header")
+    req.add_argument("-r", "--range", metavar="RANGE", help="ask for bytes RANGE (Range: bytes=)")
     req.add_argument("-u", "--user", metavar="USER:PASSWORD", help="HTTP Basic credentials")
+    req.add_argument("--oauth2-bearer", metavar="TOKEN", help="send Authorization: Bearer TOKEN")
+    req.add_argument(
+        "-n", "--netrc", action="store_true", help="credentials for the host from ~/.netrc"
+    )
+    req.add_argument(
+        "--netrc-optional", dest="netrc", action="store_true", help="the same as --netrc"
+    )
+    req.add_argument("--netrc-file", metavar="FILE", help="like --netrc, from FILE")
+    req.add_argument(
+        "-b",
+        "--cookie",
+        action="append",
+        default=[],
+        metavar="'NAME=VALUE; ...'|FILE",
+        help="send these cookies, or load cookies from FILE (Netscape format) and keep "
+        "Set-Cookie across redirects",
+    )
+    req.add_argument(
+        "-c", "--cookie-jar", metavar="FILE", help="write every cookie to FILE at the end"
+    )
     req.add_argument("-I", "--head", action="store_true", help="HEAD: show the response head only")
     req.add_argument("-L", "--location", action="store_true", help="follow redirects")
     req.add_argument(
@@ -254,6 +276,16 @@ def _build_parser() -> _Parser:
         help="write the body of the next URL to a file named as in the URL",
     )
     out.add_argument(
+        "--remote-name-all", action="store_true", help="-O for every URL without -o or -O"
+    )
+    out.add_argument(
+        "-J",
+        "--remote-header-name",
+        action="store_true",
+        help="with -O: name the file as the server's Content-Disposition says",
+    )
+    out.add_argument("--create-dirs", action="store_true", help="create the directories -o names")
+    out.add_argument(
         "-C",
         "--continue-at",
         metavar="-",
@@ -261,10 +293,24 @@ def _build_parser() -> _Parser:
     )
     out.add_argument("-i", "--include", action="store_true", help="show the response head too")
     out.add_argument(
+        "-D", "--dump-header", metavar="FILE", help="write the response heads to FILE ('-': stdout)"
+    )
+    out.add_argument(
+        "-w",
+        "--write-out",
+        metavar="FORMAT",
+        help="after each transfer print FORMAT with %%{variables} (@FILE: read it from FILE)",
+    )
+    out.add_argument(
         "-f",
         "--fail",
         action="store_true",
         help="exit 22, writing no body, when the status is 400 or above",
+    )
+    out.add_argument(
+        "--fail-with-body",
+        action="store_true",
+        help="exit 22 when the status is 400 or above, and write the body all the same",
     )
     out.add_argument(
         "--max-filesize", type=_count, metavar="BYTES", help="fail (63) when the body is larger"
@@ -273,10 +319,18 @@ def _build_parser() -> _Parser:
     out.add_argument("-S", "--show-error", action="store_true", help="with -s: show errors")
     out.add_argument("--no-progress-meter", action="store_true", help="no progress bars")
     out.add_argument(
+        "-#", "--progress-bar", action="store_true", help="progress as bars (the default here)"
+    )
+    out.add_argument(
         "-v",
         "--verbose",
         action="store_true",
-        help="trace each status change, with the request and response heads",
+        help="trace connects, TLS and each status change, with the heads as sent and received",
+    )
+    out.add_argument(
+        "--trace-ascii",
+        metavar="FILE",
+        help="write everything sent and received, and the trace, to FILE ('-': stdout)",
     )
     out.add_argument(
         "--timing",
@@ -307,6 +361,16 @@ def _build_parser() -> _Parser:
         "-E", "--cert", metavar="FILE", help="client certificate (PEM), for mutual TLS"
     )
     tls.add_argument("--key", metavar="FILE", help="the client certificate's private key (PEM)")
+    tls.add_argument(
+        "--tlsv1.2",
+        dest="tls_min",
+        action="store_const",
+        const="TLSv1.2",
+        help="TLS 1.2 or later (the default)",
+    )
+    tls.add_argument(
+        "--tlsv1.3", dest="tls_min", action="store_const", const="TLSv1.3", help="TLS 1.3 only"
+    )
     conn = parser.add_argument_group("connection")
     conn.add_argument(
         "-x",
@@ -319,6 +383,11 @@ def _build_parser() -> _Parser:
         "--proxy-user",
         metavar="USER:PASSWORD",
         help="proxy credentials (Proxy-Authorization: Basic)",
+    )
+    conn.add_argument(
+        "--noproxy",
+        metavar="HOST[,HOST...]",
+        help="hosts (and their subdomains) reached without the proxy; '*' for all",
     )
     conn.add_argument(
         "--resolve",
@@ -375,6 +444,81 @@ def _build_parser() -> _Parser:
     return parser
 
 
+# -- config files (-K) ------------------------------------------------------------------------
+
+_CONFIG_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "v": "\v"}
+
+
+def _config_value(text: str) -> str:
+    """The value part of a config line: a quoted string with escapes, or one word."""
+    if not text.startswith('"'):
+        return text.split(None, 1)[0] if text.strip() else ""
+    value, i = [], 1
+    while i < len(text) and text[i] != '"':
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            i += 1
+            char = _CONFIG_ESCAPES.get(text[i], text[i])
+        value.append(char)
+        i += 1
+    return "".join(value)
+
+
+def _read_config(name: str, depth: int) -> list[str]:
+    """The arguments a -K file holds: ``option = value`` lines, ``#`` comments."""
+    if depth > _CONFIG_DEPTH:
+        raise UsageError(f"-K files nested more than {_CONFIG_DEPTH} deep")
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise UsageError(f"cannot read the config file {name}: {exc}", 26) from None
+    args: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = re.match(r"(\S+?)(?:[\s=:]+|$)(.*)", line)
+        assert match is not None  # a non-empty stripped line has a first word
+        option, rest = match.group(1), match.group(2).strip()
+        option = option if option.startswith("-") else "--" + option
+        args.append(option)
+        if rest:
+            args.append(_config_value(rest))
+    return _expand(args, depth + 1)
+
+
+def _expand(argv: Sequence[str], depth: int = 0) -> list[str]:
+    """The command line with -K files read in place and ``--url X`` made a plain URL."""
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        value: str | None = None
+        name = arg
+        if arg.startswith("--") and "=" in arg:
+            name, _, value = arg.partition("=")
+        elif arg.startswith("-K") and len(arg) > 2:
+            name, value = "-K", arg[2:]
+        if name in ("-K", "--config", "--url") and value is None:
+            if i + 1 >= len(items):
+                out.append(arg)  # argparse reports the missing value
+                i += 1
+                continue
+            value = items[i + 1]
+            i += 1
+        i += 1
+        if name in ("-K", "--config") and value is not None:
+            out += _read_config(value, depth)
+        elif name == "--url" and value is not None and not value.startswith("-"):
+            out.append(value)  # in its place among the other URLs, as curl orders them
+        elif name == "--url" and value is not None:
+            out += ["--url", value]
+        else:
+            out.append(arg)
+    return out
+
+
 # -- turning the arguments into transfers ---------------------------------------------------
 
 
@@ -382,7 +526,8 @@ def _build_parser() -> _Parser:
 class Options:
     """How the transfers run and what they show; made from the command line or by the demo."""
 
-    method: Method = Method.METHOD_GET
+    #: A Godot `Method`, or a method name the library takes as a string (``PROPFIND``).
+    method: Method | str = Method.METHOD_GET
     #: ``"Name: value"`` lines, and ``(name, None)`` for a header left out, default included.
     headers: list[_Header] = field(default_factory=list)
     body: bytes = b""
@@ -390,8 +535,10 @@ class Options:
     max_redirects: int = 50
     compressed: bool = False
     tls_options: TLSOptions | None = None
+    tls_min: str = ""  # "TLSv1.3": a session of an older version is refused
     proxy: tuple[str, int, str, str] | None = None  # host (with scheme), port, user, password
     no_proxy: bool = False  # --proxy '': ignore the environment
+    noproxy: str | None = None  # --noproxy: hosts that go direct
     resolve: dict[tuple[str, int | None], list[str]] = field(default_factory=dict)
     connect_timeout: float | None = None
     ip_version: int | None = None  # 4 or 6: only addresses of that family (-4, -6)
@@ -401,12 +548,22 @@ class Options:
     include: bool = False
     head_only: bool = False
     fail: bool = False
+    fail_with_body: bool = False
     trace_status: bool = False
     trace_heads: bool = False
+    trace_file: str | None = None  # --trace-ascii
+    dump_header: str | None = None  # -D
+    write_out: str | None = None  # -w, the format
+    cookie_jar: http.cookiejar.CookieJar | None = None
+    cookie_jar_file: str | None = None  # -c
+    netrc: netrc.netrc | None = None
+    remote_header_name: bool = False
+    create_dirs: bool = False
     timing: bool = False
     parallel: bool = False
     parallel_max: int = 50
     quiet_errors: bool = False
+    warnings: bool = True
     progress: bool = True
 
 
@@ -417,20 +574,53 @@ class Plan:
     url: str
     output: str | None = None
     label: str = ""
+    stdout_asked: bool = False  # "-o -": binary output to a terminal is wanted
+    remote_header: bool = False  # -J: the name comes from Content-Disposition
+    headers: list[_Header] = field(default_factory=list)  # for this URL only (--netrc)
+
+
+def _warn(opts: Options | None, text: str) -> None:
+    if opts is None or opts.warnings:
+        print(f"pollhttp: warning: {text}", file=sys.stderr)
+
+
+def _read_file(name: str) -> bytes:
+    return sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
 
 
 def _read_data(kind: str, value: str) -> bytes:
+    if kind == "urlencode":
+        return _urlencoded(value)
     if kind == "raw" or not value.startswith("@"):
         return value.encode("utf-8", "surrogateescape")
     name = value[1:]
     try:
-        if name == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            data = Path(name).read_bytes()
+        data = _read_file(name)
     except OSError as exc:
-        raise UsageError(f"cannot read {name}: {exc.strerror or exc}", 26) from None
+        # As curl does: a warning, and the request goes out with nothing from that file.
+        _warn(None, f"cannot read {name} ({exc.strerror or exc}): it adds nothing to the body")
+        return b""
     return data.replace(b"\r", b"").replace(b"\n", b"") if kind == "data" else data
+
+
+def _urlencoded(value: str) -> bytes:
+    """``--data-urlencode``: CONTENT, =CONTENT, NAME=CONTENT, @FILE or NAME@FILE."""
+    name, content = "", value
+    at = re.match(r"([^=@]*)@(.*)", value, re.DOTALL)
+    if "=" in value and (at is None or value.index("=") < value.index("@")):
+        name, _, content = value.partition("=")
+        raw = content.encode("utf-8", "surrogateescape")
+    elif at is not None:
+        name = at.group(1)
+        try:
+            raw = _read_file(at.group(2))
+        except OSError as exc:
+            _warn(None, f"cannot read {at.group(2)} ({exc.strerror or exc}): it sends nothing")
+            raw = b""
+    else:
+        raw = content.encode("utf-8", "surrogateescape")
+    encoded = quote(raw, safe="").encode("ascii")  # only A-Z a-z 0-9 - . _ ~ stay as they are
+    return (name.encode("utf-8", "surrogateescape") + b"=" + encoded) if name else encoded
 
 
 def _header_name(header: _Header) -> str:
@@ -471,10 +661,106 @@ def _normalise_url(url: str) -> str:
 
 
 def _remote_name(url: str) -> str:
-    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    if not name or name in (".", "..") or "/" in name or "\0" in name:
+    # As curl does, the name is the last segment as written: "a%20b" stays "a%20b".
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    if not name or name in (".", ".."):
         raise UsageError(f"no file name in the URL {url} for -O; use -o FILE", 23)
     return name
+
+
+def _disposition_name(value: str) -> str | None:
+    """A safe file name from a Content-Disposition value, or None.
+
+    ``filename*`` (RFC 8187: ``UTF-8''a%20b``) wins over ``filename``. Only the last path
+    segment is kept, and names that could leave the directory or hide (``..``, ``.``, a
+    NUL, control characters, an empty name) are refused.
+    """
+    params: dict[str, str] = {}
+    for match in re.finditer(r';\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)', ";" + value):
+        key, raw = match.group(1).lower(), match.group(2).strip()
+        if raw.startswith('"'):
+            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+        params.setdefault(key, raw)
+    name: str | None = None
+    extended = params.get("filename*")
+    if extended is not None:
+        charset, _, rest = extended.partition("'")
+        _, _, encoded = rest.partition("'")
+        if charset.lower() in ("utf-8", "iso-8859-1") and encoded:
+            name = unquote(encoded, encoding=charset.lower(), errors="strict")
+    if name is None:
+        name = params.get("filename")
+    if name is None:
+        return None
+    name = re.split(r"[/\\]", name)[-1].strip()
+    if not name or name in (".", "..") or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        return None
+    return name
+
+
+# -- cookies (-b, -c) -------------------------------------------------------------------------
+
+_NETSCAPE_HEADER = "# Netscape HTTP Cookie File\n# Written by pollhttp; one cookie a line.\n\n"
+_HTTPONLY = "#HttpOnly_"
+
+
+def _load_cookies(jar: http.cookiejar.CookieJar, name: str) -> None:
+    """Add the cookies of a Netscape cookie file to ``jar``; a missing file adds none."""
+    try:
+        text = Path(name).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return  # as curl: a file that is not there yet is a jar that starts empty
+    for raw in text.splitlines():
+        line = raw.strip("\r\n")
+        httponly = line.startswith(_HTTPONLY)
+        if httponly:
+            line = line[len(_HTTPONLY) :]
+        fields = line.split("\t")
+        if line.startswith("#") or len(fields) != 7:
+            continue
+        domain, subdomains, path, secure, expires, key, value = fields
+        expiry = int(expires) if expires.isdigit() else 0
+        jar.set_cookie(
+            http.cookiejar.Cookie(
+                version=0,
+                name=key,
+                value=value,
+                port=None,
+                port_specified=False,
+                domain=domain,
+                domain_specified=subdomains == "TRUE",
+                domain_initial_dot=domain.startswith("."),
+                path=path,
+                path_specified=True,
+                secure=secure == "TRUE",
+                expires=expiry or None,
+                discard=expiry == 0,
+                comment=None,
+                comment_url=None,
+                rest={"HttpOnly": ""} if httponly else {},
+            )
+        )
+
+
+def _cookie_lines(jar: http.cookiejar.CookieJar) -> str:
+    lines = []
+    for cookie in jar:
+        prefix = _HTTPONLY if cookie.has_nonstandard_attr("HttpOnly") else ""
+        subdomains = "TRUE" if cookie.domain.startswith(".") else "FALSE"
+        fields = (
+            prefix + cookie.domain,
+            subdomains,
+            cookie.path,
+            "TRUE" if cookie.secure else "FALSE",
+            str(cookie.expires or 0),
+            cookie.name,
+            cookie.value or "",
+        )
+        lines.append("\t".join(fields) + "\n")
+    return _NETSCAPE_HEADER + "".join(lines)
+
+
+# -- TLS, proxies, --resolve --------------------------------------------------------------------
 
 
 def _tls_options(args: argparse.Namespace) -> TLSOptions | None:
@@ -543,6 +829,35 @@ def _proxy(args: argparse.Namespace) -> tuple[str, int, str, str] | None:
     return host, port, user, password
 
 
+def _environment(opts: Options) -> Mapping[str, str]:
+    """The proxy variables as curl reads them: never ``HTTP_PROXY`` (httpoxy, CVE-2016-5385).
+
+    ``--noproxy`` takes the place of ``no_proxy``.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "HTTP_PROXY"}
+    if opts.noproxy is not None:
+        env.pop("NO_PROXY", None)
+        env["no_proxy"] = opts.noproxy
+    return env
+
+
+def _proxy_for(url: str, opts: Options) -> Proxy | None:
+    """The proxy a URL goes through: -x (unless --noproxy names its host), or the environment."""
+    if opts.no_proxy:
+        return None
+    parts = urlsplit(url)
+    scheme, host, port = parts.scheme.lower(), parts.hostname or "", _port(url)
+    if opts.proxy is None:
+        return environment_proxy(scheme, host, port, _environment(opts))
+    if opts.noproxy is not None:
+        # The library's no_proxy rules decide, so --noproxy matches as no_proxy does.
+        probe = {"http_proxy": "http://proxy.invalid", "no_proxy": opts.noproxy}
+        if environment_proxy("http", host, port, probe) is None:
+            return None
+    proxy_host, proxy_port, user, password = opts.proxy
+    return parse_proxy(proxy_host, proxy_port, username=user, password=password)
+
+
 def _resolve_table(entries: Sequence[str]) -> dict[tuple[str, int | None], list[str]]:
     table: dict[tuple[str, int | None], list[str]] = {}
     for entry in entries:
@@ -563,12 +878,51 @@ def _resolve_table(entries: Sequence[str]) -> dict[tuple[str, int | None], list[
     return table
 
 
+def _netrc(args: argparse.Namespace) -> netrc.netrc | None:
+    name = args.netrc_file
+    if name is None and args.netrc:
+        name = str(Path(os.environ.get("HOME") or Path.home(), ".netrc"))
+    if name is None:
+        return None
+    try:
+        # A file named here is read as it is: the stdlib's ownership check is for its default.
+        return netrc.netrc(name)
+    except FileNotFoundError:
+        return None  # as curl: no file, no credentials
+    except (OSError, netrc.NetrcParseError) as exc:
+        raise UsageError(f"cannot read the netrc file {name}: {exc}", 26) from None
+
+
+def _basic(userinfo: str) -> str:
+    token = base64.b64encode(userinfo.encode("utf-8", "surrogateescape")).decode()
+    return f"Authorization: Basic {token}"
+
+
+def _method(args: argparse.Namespace, has_data: bool) -> Method | str:
+    if args.request is not None:
+        name = args.request
+        if TOKEN.fullmatch(name.encode("utf-8", "surrogateescape")) is None:
+            raise UsageError(f"bad method {name!r}: a method is a token (RFC 9110 §9.1)")
+        # Godot's Method values where one fits (-X put too: the library sends them upper
+        # case); any other token goes as it is (-X PROPFIND), once HTTPRequest takes names.
+        return Method[f"METHOD_{name.upper()}"] if name.upper() in _METHODS else name
+    if args.head:
+        return Method.METHOD_HEAD
+    if has_data and not args.get:
+        return Method.METHOD_POST
+    return Method.METHOD_GET
+
+
 def _options(args: argparse.Namespace) -> Options:
     opts = Options()
+    opts.quiet_errors = args.silent and not args.show_error
+    opts.warnings = not args.silent
     data = list(args.data or [])
     kinds = {kind for kind, _ in data}
     if "json" in kinds and len(kinds) > 1:
         raise UsageError("--json cannot be combined with -d/--data")
+    if args.fail and args.fail_with_body:
+        raise UsageError("--fail and --fail-with-body cannot go together: choose one")
     headers = [_header_option(text) for text in args.header]
     if args.user_agent is not None and not _has(headers, "user-agent"):
         # -A "" leaves User-Agent out altogether, as curl's does.
@@ -577,9 +931,25 @@ def _options(args: argparse.Namespace) -> Options:
         )
     if args.user is not None and not _has(headers, "authorization"):
         # curl asks for the password of "-u user"; pollhttp never prompts: it is empty.
-        user = args.user if ":" in args.user else args.user + ":"
-        token = base64.b64encode(user.encode("utf-8", "surrogateescape")).decode()
-        headers.append(f"Authorization: Basic {token}")
+        headers.append(_basic(args.user if ":" in args.user else args.user + ":"))
+    if args.oauth2_bearer is not None and not _has(headers, "authorization"):
+        headers.append(f"Authorization: Bearer {args.oauth2_bearer}")
+    if args.referer is not None and not _has(headers, "referer"):
+        referer = args.referer.removesuffix(";auto")
+        if referer:
+            headers.append(f"Referer: {referer}")
+    if args.range is not None and not _has(headers, "range"):
+        headers.append(f"Range: bytes={args.range}")
+    cookies = [value for value in args.cookie if "=" in value]
+    if cookies and not _has(headers, "cookie"):
+        headers.append("Cookie: " + "; ".join(cookies))
+    files = [value for value in args.cookie if "=" not in value]
+    if files or args.cookie_jar:
+        opts.cookie_jar = http.cookiejar.CookieJar()
+        for name in files:
+            _load_cookies(opts.cookie_jar, name)
+        opts.cookie_jar_file = args.cookie_jar
+    opts.netrc = None if args.user is not None else _netrc(args)
     if data:
         pieces = [_read_data(kind, value) for kind, value in data]
         if "json" in kinds:
@@ -590,30 +960,22 @@ def _options(args: argparse.Namespace) -> Options:
                 headers.append("Accept: application/json")
         else:
             opts.body = b"&".join(pieces)
-            if not _has(headers, "content-type"):
+            if not _has(headers, "content-type") and not args.get:
                 headers.append("Content-Type: application/x-www-form-urlencoded")
     opts.headers = headers
-    if args.head and data:
+    if args.head and data and not args.get:
         raise UsageError("-I (HEAD) cannot send data")
-    if args.request is not None:
-        name = args.request.upper()
-        if name not in _METHODS:
-            raise UsageError(
-                f"unsupported method {args.request!r}; pollhttp sends " + ", ".join(_METHODS)
-            )
-        opts.method = Method[f"METHOD_{name}"]
-    elif args.head:
-        opts.method = Method.METHOD_HEAD
-    elif data:
-        opts.method = Method.METHOD_POST
+    opts.method = _method(args, bool(data))
     opts.follow = args.location
     if args.max_redirs < -1:
         raise UsageError("--max-redirs must be -1 (no limit) or more")
     opts.max_redirects = args.max_redirs
     opts.compressed = args.compressed
     opts.tls_options = _tls_options(args)
+    opts.tls_min = args.tls_min or ""
     opts.proxy = _proxy(args)
     opts.no_proxy = args.proxy == ""
+    opts.noproxy = args.noproxy
     opts.resolve = _resolve_table(args.resolve)
     opts.connect_timeout = args.connect_timeout
     opts.ip_version = args.ip_version
@@ -629,38 +991,89 @@ def _options(args: argparse.Namespace) -> Options:
     opts.include = args.include
     opts.head_only = args.head
     opts.fail = args.fail
+    opts.fail_with_body = args.fail_with_body
     opts.trace_status = opts.trace_heads = args.verbose
+    opts.trace_file = args.trace_ascii
+    opts.dump_header = args.dump_header
+    opts.write_out = _write_out_format(args.write_out)
+    opts.remote_header_name = args.remote_header_name
+    opts.create_dirs = args.create_dirs
     opts.timing = args.timing
     opts.parallel = args.parallel
     if args.parallel_max < 1:
         raise UsageError("--parallel-max must be 1 or more")
     opts.parallel_max = args.parallel_max
-    opts.quiet_errors = args.silent and not args.show_error
     opts.progress = not (args.silent or args.no_progress_meter)
     return opts
 
 
+def _write_out_format(value: str | None) -> str | None:
+    if value is None or not value.startswith("@"):
+        return value
+    try:
+        return _read_file(value[1:]).decode("utf-8", "surrogateescape")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the -w file {value[1:]}: {exc.strerror or exc}", 26
+        ) from None
+
+
+def _with_query(url: str, data: bytes) -> str:
+    """-G: the data goes after the URL's query (or starts one), before any fragment."""
+    base, hash_, fragment = url.partition("#")
+    joiner = "&" if "?" in base else "?"
+    text = data.decode("utf-8", "surrogateescape")
+    return base + (joiner + text if text else "") + hash_ + fragment
+
+
 def _plans(args: argparse.Namespace, opts: Options) -> list[Plan]:
-    if not args.urls:
+    urls = list(args.urls) + list(args.urls_opt)
+    if not urls:
         raise UsageError("no URL given (see 'pollhttp --help')")
     outputs = list(args.outputs or [])
-    if len(outputs) > len(args.urls):
+    if len(outputs) > len(urls):
         raise UsageError("more -o/-O options than URLs")
+    if args.get and args.data:
+        urls = [_with_query(url, opts.body) for url in urls]
+        opts.body = b""
     plans = []
-    for i, raw in enumerate(args.urls):
+    for i, raw in enumerate(urls):
         url = _normalise_url(raw)
-        output: str | None = None
-        if i < len(outputs):
-            kind, value = outputs[i]
-            output = _remote_name(url) if kind == "remote" else value
-            if output == "-":
-                output = None
-        if opts.resume and output is None:
+        plan = Plan(url)
+        kind, value = outputs[i] if i < len(outputs) else ("", "")
+        if not kind and args.remote_name_all:
+            kind = "remote"
+        if kind == "remote":
+            plan.output = _remote_name(url)
+            plan.remote_header = opts.remote_header_name
+        elif kind == "file":
+            plan.output = None if value == "-" else value
+            plan.stdout_asked = value == "-"
+        if opts.resume and plan.output is None:
             raise UsageError("-C - needs -o FILE or -O for each URL")
-        label = Path(output).name if output else urlsplit(url).path.rsplit("/", 1)[-1] or url
-        plans.append(Plan(url, output, label))
+        plan.label = Path(plan.output).name if plan.output else _label(url)
+        plan.headers = _netrc_headers(url, opts)
+        plans.append(plan)
     _check_requests(plans, opts)
     return plans
+
+
+def _label(url: str) -> str:
+    return urlsplit(url).path.rsplit("/", 1)[-1] or url
+
+
+def _netrc_headers(url: str, opts: Options) -> list[_Header]:
+    """``Authorization`` from the netrc file for this URL's host, unless one is given."""
+    if opts.netrc is None or _has(opts.headers, "authorization"):
+        return []
+    parts = urlsplit(url)
+    entry = opts.netrc.authenticators(parts.hostname or "")
+    if entry is None:
+        return []
+    login, _, password = entry
+    if parts.username is not None and unquote(parts.username) != login:
+        return []  # the URL names another user: the file has nothing for them
+    return [_basic(f"{login}:{password or ''}")]
 
 
 @contextlib.contextmanager
@@ -688,29 +1101,38 @@ def _configure(req: HTTPRequest, opts: Options) -> None:
     if opts.connect_timeout is not None:
         with _option("--connect-timeout"):
             req.get_http_client().connect_timeout = opts.connect_timeout
+    req.cookie_jar = opts.cookie_jar
+    # The CLI picks each URL's proxy itself (_proxy_for): curl's rules, not the library's.
+    req.use_environment_proxies = False
 
 
 def _check_requests(plans: Sequence[Plan], opts: Options) -> None:
     """Let HTTPRequest judge every URL, the headers and the settings before anything is sent."""
-    if opts.proxy is None and not opts.no_proxy:
-        for plan in plans:
-            parts = urlsplit(plan.url)
-            try:
-                environment_proxy(parts.scheme.lower(), parts.hostname or "", _port(plan.url))
-            except InvalidParameterError as exc:
-                code = 1 if "unsupported" in str(exc) else 2
-                raise UsageError(f"{exc} (--proxy '' ignores it)", code) from None
+    for plan in plans:
+        try:
+            _proxy_for(plan.url, opts)
+        except InvalidParameterError as exc:
+            unsupported = "unsupported" in str(exc)
+            raise UsageError(f"{exc} (--proxy '' ignores it)", 1 if unsupported else 2) from None
     with HTTPRequest() as probe:
         _configure(probe, opts)
         for plan in plans:
             try:
-                err = probe.request_raw(plan.url, [], Method.METHOD_GET)
+                err = probe.request_raw(plan.url, plan.headers, Method.METHOD_GET)
             except ValueError as exc:  # urlsplit's own complaint ("Invalid IPv6 URL")
                 raise UsageError(f"malformed URL {plan.url!r}: {exc}", 3) from None
             if err != Error.OK:
                 raise UsageError(f"malformed URL: {probe.get_last_error()}", 3)
             probe.cancel_request()
-        if probe.request_raw("http://127.0.0.1/", opts.headers, opts.method, opts.body) != Error.OK:
+        method: Any = opts.method
+        err = probe.request_raw("http://127.0.0.1/", opts.headers, method, opts.body)
+        if err != Error.OK:
+            if isinstance(opts.method, str):
+                raise UsageError(
+                    f"method {opts.method}: this pollhttp library sends only "
+                    + ", ".join(_METHODS)
+                    + " (HTTPRequest takes no method names yet)"
+                )
             raise UsageError(f"bad request: {probe.get_last_error()}")
         probe.cancel_request()
 
@@ -718,28 +1140,60 @@ def _check_requests(plans: Sequence[Plan], opts: Options) -> None:
 # -- exit statuses ----------------------------------------------------------------------------
 
 
-def _tls_code(error: TLSHandshakeError) -> int:
-    if error.reason == "timed out":
+def _untyped_code(error: PollHTTPError) -> int | None:
+    """Exit statuses for failures today's library reports with its broader classes.
+
+    The library raises `ConnectError` and `TLSHandshakeError` where the finer classes in
+    `pollhttp._errors` (`ConnectTimeoutError`, `TLSHandshakeTimeoutError`,
+    `CertificateVerifyError`, `PinMismatchError`) belong; until it does, these are told
+    apart by the fields and causes it sets. Only the TCP connect timeout still needs its
+    message: it has no other trace.
+    """
+    if isinstance(error, TLSHandshakeError):
+        if isinstance(error.__cause__, ssl.SSLCertVerificationError):
+            return 60
+        if error.reason == "timed out":  # the connector's reason for its deadline
+            return 28
+        return 90 if error.__cause__ is None else 35
+    if isinstance(error, RedirectError):
+        return None
+    text = str(error)
+    if isinstance(error, ConnectError) and (
+        os.strerror(errno.ETIMEDOUT) in text or " within " in text
+    ):
         return 28
-    if error.reason.startswith("certificate verify failed"):
-        return 60
-    if "pin" in error.reason:
-        return 90
-    return 35
+    return None
 
 
-def exit_code(result: Result, error: PollHTTPError | None, via_proxy: bool = False) -> int:
-    """The command's exit status for a failed `HTTPRequest` result and its error."""
-    text = str(error or "")
+def exit_code(
+    result: Result, error: PollHTTPError | None, via_proxy: bool = False, *, location: str = ""
+) -> int:
+    """The command's exit status for a failed `HTTPRequest` result and its error.
+
+    ``location`` is the absolute URL of the last redirect, when the failure came after one.
+    """
     # No address (of the family -4 or -6 asks for) is a resolve failure, whatever the result.
     if result == Result.RESULT_CANT_RESOLVE or isinstance(error, ResolveError):
         return 5 if via_proxy else 6
-    if result in (Result.RESULT_CANT_CONNECT, Result.RESULT_TLS_HANDSHAKE_ERROR):
-        if isinstance(error, TLSHandshakeError):
-            return _tls_code(error)
-        if os.strerror(errno.ETIMEDOUT) in text or "within" in text:
-            return 28
-        return 35 if result == Result.RESULT_TLS_HANDSHAKE_ERROR else 7
+    if isinstance(error, (ConnectTimeoutError, TLSHandshakeTimeoutError)):
+        return 28
+    if isinstance(error, PinMismatchError):
+        return 90
+    if isinstance(error, CertificateVerifyError):
+        return 60
+    if isinstance(error, RedirectSchemeError):
+        return 1
+    if isinstance(error, RedirectError):
+        scheme = urlsplit(location).scheme.lower()
+        return 1 if location and scheme not in ("http", "https") else 3
+    if error is not None:
+        code = _untyped_code(error)
+        if code is not None:
+            return code
+    if result == Result.RESULT_TLS_HANDSHAKE_ERROR or isinstance(error, TLSHandshakeError):
+        return 35
+    if result == Result.RESULT_CANT_CONNECT:
+        return 7
     if result == Result.RESULT_CONNECTION_ERROR:
         if isinstance(error, IncompleteBodyError):
             return 18
@@ -748,8 +1202,6 @@ def exit_code(result: Result, error: PollHTTPError | None, via_proxy: bool = Fal
         if isinstance(error, RemoteProtocolError):
             return 8
         return 56
-    if result == Result.RESULT_REQUEST_FAILED and isinstance(error, RedirectError):
-        return 1 if "scheme" in text else 3
     return {
         Result.RESULT_CHUNKED_BODY_SIZE_MISMATCH: 18,
         Result.RESULT_NO_RESPONSE: 52,
@@ -762,45 +1214,207 @@ def exit_code(result: Result, error: PollHTTPError | None, via_proxy: bool = Fal
     }.get(result, 56)
 
 
+# -- what the trace shows --------------------------------------------------------------------
+
+
+@dataclass
+class _Head:
+    """A response head as it arrived: its status line and header lines."""
+
+    status: int
+    version: str  # "1.1"
+    reason: str
+    headers: list[str]
+    informational: bool = False
+
+    @property
+    def status_line(self) -> str:
+        return f"HTTP/{self.version} {self.status} {self.reason}".rstrip()
+
+    def encode(self) -> bytes:
+        lines = [self.status_line, *self.headers]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+
+    def get(self, name: str) -> str | None:
+        values = [
+            line.partition(":")[2].strip()
+            for line in self.headers
+            if line.partition(":")[0].strip().lower() == name
+        ]
+        return ", ".join(values) if values else None
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "surrogateescape")
+
+
+def _head_from(info: Mapping[str, Any], informational: bool) -> _Head:
+    return _Head(
+        status=int(info["status"]),
+        version=_text(info["version"]),
+        reason=_text(info["reason"]),
+        headers=[f"{_text(name)}: {_text(value)}" for name, value in info["headers"]],
+        informational=informational,
+    )
+
+
+_NAME_KEYS = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "stateOrProvinceName": "ST",
+    "localityName": "L",
+    "emailAddress": "emailAddress",
+}
+
+
+def _dn(name: Sequence[Sequence[tuple[str, str]]]) -> str:
+    return ", ".join(f"{_NAME_KEYS.get(k, k)}={v}" for rdn in name for k, v in rdn)
+
+
+def _matched_name(host: str, certificate: Mapping[str, Any]) -> str | None:
+    """The certificate name (``DNS:...`` or ``IP:...``) that ``host`` matched, if any."""
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(
+            host.strip("[]")
+        )
+    except ValueError:
+        address = None
+    for kind, value in certificate.get("subjectAltName", ()):
+        if address is not None and kind == "IP Address":
+            with contextlib.suppress(ValueError):
+                if ipaddress.ip_address(value.strip()) == address:
+                    return f"IP:{value}"
+        elif address is None and kind == "DNS":
+            pattern = value.lower()
+            name = host.lower().rstrip(".")
+            if pattern == name or (
+                pattern.startswith("*.") and name.partition(".")[2] == pattern[2:] and "." in name
+            ):
+                return f"DNS:{value}"
+    return None
+
+
+def _tls_lines(info: Mapping[str, Any]) -> list[str]:
+    """The TLS session and the server's certificate, for -v."""
+    who = "proxy " if info.get("proxy") else ""
+    lines = [
+        f"{who}TLS session: {info.get('version')}, cipher {info.get('cipher')}, "
+        f"ALPN {info.get('alpn') or 'none agreed'}"
+    ]
+    cert = info.get("certificate") or {}
+    if not cert:
+        lines.append(f"{who}certificate not verified (-k): its details are not available")
+        return lines
+    host = str(info.get("server_name", ""))
+    matched = _matched_name(host, cert)
+    lines += [
+        f"{who}certificate subject: {_dn(cert.get('subject', ()))}",
+        f"{who}certificate issuer: {_dn(cert.get('issuer', ()))}",
+        f"{who}certificate valid from {cert.get('notBefore')} until {cert.get('notAfter')}",
+        f"{who}certificate name {matched} matches {host}"
+        if matched
+        else f"{who}certificate holds no name that matches {host}",
+    ]
+    return lines
+
+
+def _dump(direction: str, what: str, data: bytes) -> str:
+    """One --trace-ascii block: a title, then the bytes a line at a time with their offsets."""
+    out = [f"{direction} {what}, {len(data)} bytes (0x{len(data):x})"]
+    offset = 0
+    while offset < len(data):
+        end = data.find(b"\n", offset, offset + 64)
+        end = min(offset + 64, len(data)) if end < 0 else end + 1
+        piece = data[offset:end].rstrip(b"\r\n")
+        shown = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in piece)
+        out.append(f"{offset:04x}: {shown}")
+        offset = end
+    return "\n".join(out) + "\n"
+
+
+# -- -w / --write-out ------------------------------------------------------------------------
+
+_WRITE_OUT = re.compile(r"%%|%\{([^}]*)\}|%header\{([^}]*)\}|\\[nrt\\]")
+_ESCAPES = {"\\n": "\n", "\\r": "\r", "\\t": "\t", "\\\\": "\\"}
+
+
+def _shown(name: str, value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    if name in ("http_code", "response_code", "http_connect"):
+        return f"{value:03d}"
+    return str(value)
+
+
+def _write_out(
+    template: str, values: Mapping[str, object], head: _Head | None, warn: Callable[[str], None]
+) -> list[tuple[bool, str]]:
+    """``-w``: the pieces to write, each with True when it goes to stderr."""
+    pieces: list[tuple[bool, str]] = []
+    to_stderr = False
+    position = 0
+    for match in _WRITE_OUT.finditer(template):
+        text = template[position : match.start()]
+        position = match.end()
+        token = match.group(0)
+        if token == "%%":
+            text += "%"
+        elif token in _ESCAPES:
+            text += _ESCAPES[token]
+        elif match.group(2) is not None:
+            text += (head.get(match.group(2).strip().lower()) if head else None) or ""
+        else:
+            name = match.group(1)
+            if name in ("stdout", "stderr"):
+                pieces.append((to_stderr, text))
+                to_stderr, text = name == "stderr", ""
+            elif name == "json":
+                text += json.dumps(dict(sorted(values.items())), separators=(",", ":"))
+            elif name in values:
+                text += _shown(name, values[name])
+            else:
+                warn(f"-w: no variable named {name!r}")
+        pieces.append((to_stderr, text))
+    pieces.append((to_stderr, template[position:]))
+    return [(err, text) for err, text in pieces if text]
+
+
 # -- running transfers --------------------------------------------------------------------------
 
-
-def _phrase(code: int) -> str:
-    try:
-        return http.HTTPStatus(code).phrase
-    except ValueError:
-        return ""
-
-
-def _status_line(code: int) -> str:
-    # HTTPClient keeps neither the version nor the reason phrase: the standard phrase is shown.
-    return f"HTTP/1.1 {code} {_phrase(code)}".rstrip()
+_TLS_ORDER = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 
 class _Transfer:
-    """One URL: its HTTPRequest, what it has shown, and how it ended."""
+    """One URL: its HTTPRequest, what the trace showed, and how it ended."""
 
     def __init__(self, run: _Run, index: int, plan: Plan) -> None:
         self.run = run
         self.index = index
         self.plan = plan
         self.req: HTTPRequest | None = None
+        self.client: HTTPClient | None = None  # the client whose trace is this transfer's
         self.started = 0.0
-        self.status = Status.STATUS_DISCONNECTED
-        self.tls_stage = False
-        self.tls_was_seen = False
-        self.poll_began = 0.0
-        self.heads: list[tuple[int, list[str]]] = []
+        self.heads: list[_Head] = []
         self.marks: dict[str, float] = {}
-        self.method = run.opts.method
-        self.body_dropped = False  # a redirect turned the request into a GET without content
         self.result: tuple[Result, int, list[str], bytes] | None = None
         self.code = -1  # the exit status, once finished
         self.message = ""
         self.bar = -1
         self.done = False
         self.via_proxy = False
-        self.proxy_authorization = ""
+        self.failed_status = 0  # a status of 400 or more, with --fail: stop at the head
+        self.tls_refused = ""  # the TLS version of a session below --tlsv1.3
+        self.peer: tuple[str, int] | None = None
+        self.connects = 0
+        self.tunnel_status = 0
+        self.request_bytes = 0
+        self.upload_bytes = 0
+        self.last_method = ""
+        self.download = plan.output  # where the library writes the body (a temporary with -J)
 
     # -- output helpers
 
@@ -809,37 +1423,57 @@ class _Transfer:
         self.run.display.log(f"{prefix}{text}")
 
     def trace(self, text: str) -> None:
-        elapsed = (time.monotonic() - self.started) * 1000
-        self.say(f"* {elapsed:8.1f} ms  {text}")
+        if self.run.opts.trace_status:
+            elapsed = (time.monotonic() - self.started) * 1000
+            self.say(f"* {elapsed:8.1f} ms  {text}")
+        self.run.trace_out(f"== Info: {text}\n")
 
     # -- starting
 
     def start(self, req: HTTPRequest) -> None:
         opts, plan = self.run.opts, self.plan
         self.req = req
-        req.download_file = plan.output or ""
+        if plan.remote_header and plan.output is not None:
+            # The name is known only from the response head: download beside it, rename after.
+            folder = os.path.dirname(plan.output)
+            self.download = os.path.join(folder, f".pollhttp-{os.getpid()}-{self.index}.download")
+        if self.download and opts.create_dirs:
+            try:
+                os.makedirs(os.path.dirname(self.download) or ".", exist_ok=True)
+            except OSError as exc:
+                self.finish(23, f"cannot create the directory for {self.download}: {exc}")
+                return
+        req.download_file = self.download or ""
         req.resume_download = opts.resume
         req.request_completed.connect(self._completed)
         req.download_progress.connect(self._progress)
         self.started = time.monotonic()
-        parts = urlsplit(plan.url)
-        proxy = None
-        if opts.proxy is not None:
-            host, port, user, password = opts.proxy
-            proxy = parse_proxy(host, port, username=user, password=password)
-        elif not opts.no_proxy:
-            proxy = environment_proxy(parts.scheme.lower(), parts.hostname or "", _port(plan.url))
+        proxy = _proxy_for(plan.url, opts)
         self.via_proxy = proxy is not None
-        self.proxy_authorization = (proxy.authorization or b"").decode() if proxy else ""
-        if opts.trace_status:
-            self.trace(f"{self.method.name.removeprefix('METHOD_')} {plan.url}")
-        err = req.request_raw(plan.url, opts.headers, self.method, opts.body)
+        for setter in (req.set_http_proxy, req.set_https_proxy):
+            if proxy is None:
+                setter("", -1)
+            else:
+                host = ("https://" if proxy.tls else "http://") + proxy.host
+                setter(host, proxy.port, username=proxy.username, password=proxy.password)
+        method = opts.method if isinstance(opts.method, str) else opts.method.name[7:]
+        self.trace(f"{method} {plan.url}")
+        # HTTPRequest keeps its client from one request to the next (and makes a new one
+        # after a cancel): hook the one this request will use.
+        self.client = req.get_http_client()
+        self.client.trace = self._on_trace
+        verb: Any = opts.method
+        err = req.request_raw(plan.url, [*opts.headers, *plan.headers], verb, opts.body)
         if err != Error.OK:  # checked up front; a surprise here is still reported, not raised
             self.finish(2, f"cannot start the request: {req.get_last_error() or err.name}")
             return
+        if req.get_http_client() is not self.client:
+            self.client.trace = None
+            self.client = req.get_http_client()
+            self.client.trace = self._on_trace
         if opts.connect_timeout is not None:
             # A cancelled request (-f) takes its client along: set it on this request's one.
-            req.get_http_client().connect_timeout = opts.connect_timeout
+            self.client.connect_timeout = opts.connect_timeout
         if self.run.bars_for(self):
             self.bar = self.run.display.add(plan.label)
 
@@ -850,163 +1484,136 @@ class _Transfer:
     def _completed(self, result: Result, code: int, headers: list[str], body: bytes) -> None:
         self.result = (result, code, headers, body)
 
-    # -- watching
+    # -- the trace
 
-    def observe(self) -> None:
-        """Notice status changes since the last poll: trace, time and keep response heads."""
-        req = self.req
-        if req is None or self.done:
-            return
-        client = req.get_http_client()
-        status = client.get_status()
-        tls_stage = status == Status.STATUS_CONNECTING and isinstance(
-            client.get_connection(), StreamPeerTLS
-        )
-        if status == self.status and tls_stage == self.tls_stage:
-            return
+    def _on_trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """Called by the client, inside its poll: note and show; never call back into it."""
         now = time.monotonic() - self.started
-        previous, self.status, self.tls_stage = self.status, status, tls_stage
         opts = self.run.opts
-        if status == Status.STATUS_CONNECTING:
-            self.marks.setdefault("resolve", now)  # the name is resolved (or was an address)
-        # The poll that finds the TCP connect done begins when the wait says so; a fast TLS
-        # handshake may finish within that same poll.
-        connected = status in (Status.STATUS_CONNECTED, Status.STATUS_REQUESTING)
-        if (
-            previous == Status.STATUS_CONNECTING
-            and not self.tls_was_seen
-            and (tls_stage or connected)
-        ):
-            self.marks.setdefault("connect", self.poll_began)
-        if tls_stage:
-            self.tls_was_seen = True
-        if previous == Status.STATUS_CONNECTING and connected:
-            https = urlsplit(self.req.get_final_url() if self.req else "").scheme == "https"
-            self.marks.setdefault("tls" if https else "connect", now)
-        if opts.trace_status:
-            self.trace("TLS handshake" if tls_stage else f"status {status.name}")
-            if status == Status.STATUS_CONNECTED and previous == Status.STATUS_CONNECTING:
-                peer = client.get_connection()
-                tcp = peer.get_stream() if isinstance(peer, StreamPeerTLS) else peer
-                if isinstance(tcp, StreamPeerTCP):
-                    host, port = tcp.get_connected_host(), tcp.get_connected_port()
-                    over = " over TLS" if isinstance(peer, StreamPeerTLS) else ""
-                    self.trace(f"connected to {host} port {port}{over}")
-        if status == Status.STATUS_REQUESTING and opts.trace_heads:
-            for line in self._request_head():
+        if event == "status":
+            self.trace(f"status {info['status'].name}")
+        elif event == "connect.resolved":
+            self.marks.setdefault("resolve", now)
+            shown = ", ".join(address for address, _ in info["addresses"])
+            self.trace(f"{info['host']} is {shown}")
+        elif event == "connect.attempt":
+            self.marks.setdefault("resolve", now)
+            self.trace(f"trying {info['address']} port {info['port']}")
+        elif event == "connect.failed":
+            self.trace(f"{info['address']} port {info['port']} failed: {info['error']}")
+        elif event == "connect.established":
+            self.marks["connect"] = now
+            self.connects += 1
+            self.peer = (str(info["address"]), int(info["port"]))
+            self.trace(f"connected to {info['address']} port {info['port']}")
+        elif event == "tunnel.established":
+            self.tunnel_status = int(info["status"])
+            self.trace(f"tunnel to {info['authority']} open ({info['status']} from the proxy)")
+        elif event == "tls.established":
+            if not info.get("proxy"):
+                self.marks["tls"] = now
+                version = str(info.get("version") or "")
+                if opts.tls_min and _TLS_ORDER.index(version) < _TLS_ORDER.index(opts.tls_min):
+                    self.tls_refused = version
+            for line in _tls_lines(info):
+                self.trace(line)
+        elif event == "request.head":
+            self._sent(bytes(info["head"]), now)
+        elif event in ("response.head", "response.informational"):
+            self._received(_head_from(info, event == "response.informational"), now)
+        elif event == "connection.dropped":
+            self.trace(f"the kept-alive connection was closed: {info['error']}")
+
+    def _sent(self, head: bytes, now: float) -> None:
+        self.marks.setdefault("pretransfer", now)
+        self.marks["request"] = now
+        length = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
+        body = int(length.group(1)) if length else 0
+        self.request_bytes += len(head) + body
+        self.upload_bytes += body
+        self.last_method = _text(head.split(b" ", 1)[0])
+        self.run.trace_out(_dump("=>", "Send header", head))
+        if body and self.run.opts.body:
+            self.run.trace_out(_dump("=>", "Send data", self.run.opts.body[:body]))
+        if self.run.opts.trace_heads:
+            for line in _text(head).split("\r\n")[:-2]:
                 self.say(f"> {line}")
             self.say(">")
-        if previous == Status.STATUS_REQUESTING and client.has_response():
-            self.marks.setdefault("first_byte", now)
-            code, headers = client.get_response_code(), client.get_response_headers()
-            self.heads.append((code, headers))
-            if opts.trace_heads:
-                for line in (_status_line(code), *headers):
-                    self.say(f"< {line}")
-                self.say("<")
-            self._after_head(code)
 
-    def _after_head(self, code: int) -> None:
-        opts = self.run.opts
-        redirect = code in (301, 302, 303, 307, 308) and opts.follow and opts.max_redirects != 0
-        if redirect:
-            # RFC 9110 §15.4, as HTTPRequest follows it: 303 (and POST on 301/302) turn to GET.
-            see_other = code == 303 and self.method != Method.METHOD_HEAD
-            if see_other or (code in (301, 302) and self.method == Method.METHOD_POST):
-                self.method = Method.METHOD_GET
-                self.body_dropped = True
-        elif opts.fail and code >= 400 and self.req is not None:
-            # The final answer is an error: no need for its body (nor a file holding it).
-            self.req.cancel_request()
-            self.finish(22, f"the requested URL returned error: {code}")
-
-    def _request_head(self) -> list[str]:
-        """The request head as pollhttp builds it (HTTPClient does not expose the bytes)."""
-        assert self.req is not None
-        opts = self.run.opts
-        parts = urlsplit(self.req.get_final_url() or self.plan.url)
-        scheme = parts.scheme.lower()
-        host = parts.hostname or ""
-        default = 443 if scheme == "https" else 80
-        port = parts.port or default
-        authority = (f"[{host}]" if ":" in host else host) + ("" if port == default else f":{port}")
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        if scheme == "http" and self.via_proxy:
-            target = f"http://{authority}{target}"
-        headers = list(opts.headers)
-        if self.body_dropped:
-            content = ("content-type", "content-length", "content-encoding")
-            headers = [h for h in headers if _header_name(h) not in content]
-        if opts.compressed and not _has(headers, "accept-encoding"):
-            headers.append(f"Accept-Encoding: {accept_encoding()}")
-        first = urlsplit(self.plan.url)
-        same_origin = (first.scheme.lower(), first.hostname, _port(self.plan.url)) == (
-            scheme,
-            host,
-            port,
-        )
-        if first.username is not None and same_origin and not _has(headers, "authorization"):
-            userinfo = f"{unquote(first.username)}:{unquote(first.password or '')}"
-            headers.append(f"Authorization: Basic {base64.b64encode(userinfo.encode()).decode()}")
-        if opts.resume and self.plan.output and self.method == Method.METHOD_GET:
-            # HTTPRequest keeps the .part beside the file a symlink points to.
-            part = os.path.realpath(self.plan.output) + ".part"
-            with contextlib.suppress(OSError):
-                size = os.path.getsize(part)
-                if size:
-                    headers.append(f"Range: bytes={size}-")
-                    validator = Path(part + ".validator").read_text().strip()
-                    if validator:
-                        headers.append(f"If-Range: {validator}")
-        lines = [f"{self.method.name.removeprefix('METHOD_')} {target} HTTP/1.1"]
-        lines.append(f"Host: {authority}" if not _has(headers, "host") else "")
-        for header in headers:  # as HTTPClient sends it: "Name: value", blanks trimmed
-            if isinstance(header, str):  # a header left out shows nothing
-                name, _, value = header.strip(" \t").partition(":")
-                value = value.strip(" \t")
-                lines.append(f"{name}: {value}" if value else f"{name}:")
-        body = b"" if self.body_dropped else opts.body
-        given = [h for h in headers if isinstance(h, str)]  # leaving one out adds no line
-        if not _has(given, "content-length") and (
-            body or self.method in (Method.METHOD_POST, Method.METHOD_PUT, Method.METHOD_PATCH)
-        ):
-            lines.append(f"Content-Length: {len(body)}")
-        if not _has(headers, "user-agent"):
-            lines.append(f"User-Agent: pollhttp/{__version__}")
-        if not _has(headers, "accept"):
-            lines.append("Accept: */*")
-        if scheme == "http" and self.proxy_authorization:
-            lines.append(f"Proxy-Authorization: {self.proxy_authorization}")
-        return [line for line in lines if line]
+    def _received(self, head: _Head, now: float) -> None:
+        self.marks.setdefault("first_byte", now)
+        self.heads.append(head)
+        self.run.trace_out(_dump("<=", "Recv header", head.encode()))
+        if self.run.opts.trace_heads:
+            for line in (head.status_line, *head.headers):
+                self.say(f"< {line}")
+            self.say("<")
+        if not head.informational and head.status >= 400 and self.run.opts.fail:
+            self.failed_status = head.status  # a 4xx or 5xx is never followed: it is final
 
     # -- finishing
 
     def poll(self) -> None:
         if self.done or self.req is None:
             return
-        self.poll_began = time.monotonic() - self.started
         self.req.poll()
-        self.observe()
-        if self.result is not None and not self.done:
+        if self.result is None and self.tls_refused:
+            self.req.cancel_request()
+            self.finish(35, f"the server chose {self.tls_refused}; --tlsv1.3 wants TLSv1.3")
+        elif self.result is None and self.failed_status:
+            # The final answer is an error: no need for its body (nor a file holding it).
+            self.req.cancel_request()
+            self.finish(22, f"the requested URL returned error: {self.failed_status}")
+        elif self.result is not None and not self.done:
             self._conclude()
+
+    def final_head(self) -> _Head | None:
+        return next((h for h in reversed(self.heads) if not h.informational), None)
 
     def _conclude(self) -> None:
         assert self.result is not None
         assert self.req is not None
-        result, code, headers, _ = self.result
+        result, code, _, _ = self.result
         opts = self.run.opts
         if result == Result.RESULT_SUCCESS:
-            if not self.heads or self.heads[-1][0] != code:
-                self.heads.append((code, headers))
-            else:
-                self.heads[-1] = (code, headers)
-            if opts.fail and code >= 400:
+            if (opts.fail or opts.fail_with_body) and code >= 400:
                 self.finish(22, f"the requested URL returned error: {code}")
+            elif self.plan.remote_header:
+                self._name_download()
             else:
                 self.finish(0, "")
             return
         error = self.req.get_last_error()
-        self.finish(exit_code(result, error, self.via_proxy), str(error) if error else result.name)
+        head = self.final_head()
+        location = head.get("location") if head is not None else None
+        target = ""
+        if location and head is not None and head.status in (301, 302, 303, 307, 308):
+            target = _joined(self.req.get_final_url() or self.plan.url, location)
+        code = exit_code(result, error, self.via_proxy, location=target)
+        self.finish(code, str(error) if error else result.name)
+
+    def _name_download(self) -> None:
+        """-J: move the download to the name the server gave (never over an existing file)."""
+        assert self.download is not None
+        assert self.plan.output is not None
+        head = self.final_head()
+        disposition = head.get("content-disposition") if head else None
+        name = _disposition_name(disposition) if disposition else None
+        target = os.path.join(
+            os.path.dirname(self.plan.output), name or Path(self.plan.output).name
+        )
+        try:
+            os.link(self.download, target)  # fails if target exists: nothing is overwritten
+        except FileExistsError:
+            self.finish(23, f"{target} exists: -J does not overwrite files")
+            return
+        except OSError:
+            if os.path.lexists(target):
+                self.finish(23, f"{target} exists: -J does not overwrite files")
+                return
+            os.replace(self.download, target)
+        self.plan.output = target
+        self.finish(0, "")
 
     def finish(self, code: int, message: str) -> None:
         if self.done:
@@ -1015,23 +1622,23 @@ class _Transfer:
         self.code, self.message = code, message
         self.marks.setdefault("total", time.monotonic() - self.started)
         req = self.req
+        if self.client is not None and self.client.trace == self._on_trace:
+            self.client.trace = None
         if req is not None:
             req.request_completed.disconnect(self._completed)
             req.download_progress.disconnect(self._progress)
+        if self.plan.remote_header and self.download and self.download != self.plan.output:
+            with contextlib.suppress(OSError):
+                os.unlink(self.download)
         if self.bar >= 0:
             self.run.display.finish(self.bar, code == 0)
         opts = self.run.opts
-        if opts.trace_status:
-            if self.result is not None:
-                result, status_code, _, body = self.result
-                size = (
-                    req.get_downloaded_bytes()
-                    if req is not None and self.plan.output
-                    else len(body)
-                )
-                self.trace(f"{result.name}, status {status_code}, {size} bytes received")
-            else:
-                self.trace(f"stopped: {message}")
+        if self.result is not None:
+            _, status_code, _, body = self.result
+            size = req.get_downloaded_bytes() if req is not None and self.download else len(body)
+            self.trace(f"{self.result[0].name}, status {status_code}, {size} bytes received")
+        elif message:
+            self.trace(f"stopped: {message}")
         if opts.timing:
             self.say(self._timing_line())
 
@@ -1044,6 +1651,63 @@ class _Transfer:
             f"timing: resolve {show('resolve')} connect {show('connect')} tls {show('tls')} "
             f"first_byte {show('first_byte')} total {show('total')} {self.plan.url}"
         )
+
+    # -- what -w shows
+
+    def variables(self) -> dict[str, object]:
+        """The values of curl's -w variables for this transfer."""
+        head = self.final_head()
+        req = self.req
+        url = (req.get_final_url() if req is not None else "") or self.plan.url
+        got = self.result is not None and self.result[0] == Result.RESULT_SUCCESS
+        size = (req.get_downloaded_bytes() if req is not None else 0) if got else 0
+        total = self.marks.get("total", 0.0)
+        mark = self.marks.get
+        redirects = sum(1 for h in self.heads if not h.informational) - 1 if head else 0
+        location = head.get("location") if head is not None else None
+        status = head.status if head is not None else 0
+        return {
+            "content_type": head.get("content-type") if head else None,
+            "errormsg": self.message or None,
+            "exitcode": max(self.code, 0),
+            "filename_effective": self.plan.output,
+            "http_code": status,
+            "http_connect": self.tunnel_status,
+            "http_version": head.version if head else "0",
+            "method": self.last_method or None,
+            "num_connects": self.connects,
+            "num_headers": len(head.headers) if head else 0,
+            "num_redirects": max(redirects, 0),
+            "redirect_url": _joined(url, location) if location and 300 <= status < 400 else None,
+            "remote_ip": self.peer[0] if self.peer else "",
+            "remote_port": self.peer[1] if self.peer else 0,
+            "response_code": status,
+            "scheme": urlsplit(url).scheme.upper() or None,
+            "size_download": size,
+            "size_header": sum(len(h.encode()) for h in self.heads),
+            "size_request": self.request_bytes,
+            "size_upload": self.upload_bytes,
+            "speed_download": int(size / total) if total > 0 else 0,
+            "speed_upload": int(self.upload_bytes / total) if total > 0 else 0,
+            "time_appconnect": mark("tls", 0.0),
+            "time_connect": mark("connect", 0.0),
+            "time_namelookup": mark("resolve", 0.0),
+            "time_pretransfer": mark("pretransfer", 0.0),
+            "time_redirect": mark("request", 0.0) if redirects > 0 else 0.0,
+            "time_starttransfer": mark("first_byte", 0.0),
+            "time_total": total,
+            "url": self.plan.url,
+            "url_effective": url,
+            "urlnum": self.index,
+        }
+
+
+def _joined(base: str, location: str) -> str:
+    """``location`` made absolute against ``base``; "" when it cannot be read as a URL."""
+    try:
+        return urljoin(base, location)
+    except ValueError:
+        return ""
 
 
 def _port(url: str) -> int:
@@ -1076,10 +1740,30 @@ class _Run:
         self._agents: list[HTTPRequest] = []
         self._next_output = 0
         self.stdout_failed = False
+        self._trace_file: Any = None
+        self._header_file: Any = None
 
     def bars_for(self, transfer: _Transfer) -> bool:
         """A bar for each transfer that writes to a file (or to a stdout that is no terminal)."""
         return self._bars and (transfer.plan.output is not None or not self._stdout_tty)
+
+    def trace_out(self, text: str) -> None:
+        """--trace-ascii: append to its file (or stdout)."""
+        name = self.opts.trace_file
+        if name is None:
+            return
+        data = text.encode("utf-8", "surrogateescape")
+        if name == "-":
+            self._write_stdout(data)
+            return
+        if self._trace_file is None:
+            try:
+                self._trace_file = open(name, "wb")  # noqa: SIM115 - closed at the end of the run
+            except OSError as exc:
+                self.opts.trace_file = None
+                self.display.log(f"pollhttp: warning: cannot write --trace-ascii {name}: {exc}")
+                return
+        self._trace_file.write(data)
 
     def _resolver(self) -> Callable[[str, int], Resolution] | None:
         table = self.opts.resolve
@@ -1104,11 +1788,6 @@ class _Run:
         req.poll_time_budget = 0.0  # one step per poll(): every status change is seen
         if opts.tls_options is not None:
             req.set_tls_options(opts.tls_options)
-        if opts.proxy is not None:
-            host, port, user, password = opts.proxy
-            req.set_http_proxy(host, port, username=user, password=password)
-            req.set_https_proxy(host, port, username=user, password=password)
-        req.use_environment_proxies = opts.proxy is None and not opts.no_proxy
         self._agents.append(req)
         if not opts.parallel:
             self._shared = req
@@ -1141,11 +1820,29 @@ class _Run:
                 req.close()
             self.display.close()
         self._flush_outputs(final=True)
+        self._save_cookies()
+        for handle in (self._trace_file, self._header_file):
+            if handle is not None:
+                handle.close()
         for transfer in self.transfers:
             if transfer.code not in (0, -1) and not self.opts.quiet_errors:
                 where = f" {transfer.plan.url}:" if self.many else ""
                 self.display.log(f"pollhttp: ({transfer.code}){where} {transfer.message}")
-        return next((t.code for t in self.transfers if t.code != 0), 0)
+        # As curl's: the status of the last transfer (each failure above has its line).
+        return self.transfers[-1].code if self.transfers else 0
+
+    def _save_cookies(self) -> None:
+        opts = self.opts
+        if opts.cookie_jar is None or opts.cookie_jar_file is None:
+            return
+        data = _cookie_lines(opts.cookie_jar).encode("utf-8", "surrogateescape")
+        if opts.cookie_jar_file == "-":
+            self._write_stdout(data)
+            return
+        try:
+            Path(opts.cookie_jar_file).write_bytes(data)
+        except OSError as exc:
+            self.display.log(f"pollhttp: warning: cannot write -c {opts.cookie_jar_file}: {exc}")
 
     def _flush_outputs(self, final: bool = False) -> None:
         """Write finished transfers' output to stdout, in the order of the URLs."""
@@ -1158,28 +1855,82 @@ class _Run:
             self._next_output += 1
             self._emit(transfer)
 
-    def _emit(self, transfer: _Transfer) -> None:
-        opts = self.opts
-        if transfer.code == 22 or transfer.result is None:
-            return
-        result, _, _, body = transfer.result
-        pieces: list[bytes] = []
-        if opts.include or opts.head_only:
-            for code, headers in transfer.heads:
-                head = "\r\n".join((_status_line(code), *headers)) + "\r\n\r\n"
-                pieces.append(head.encode("utf-8", "surrogateescape"))
-        if transfer.plan.output is None and not opts.head_only and result == Result.RESULT_SUCCESS:
-            pieces.append(body)
-        if not pieces or self.stdout_failed:
+    def _write_stdout(self, data: bytes) -> None:
+        if self.stdout_failed or not data:
             return
         try:
-            for piece in pieces:
-                self.write(piece)
+            self.write(data)
+        except OSError as exc:
+            self.stdout_failed = True
+            _quiet_stdout()  # so that the interpreter's last flush cannot fail again
+            failed = next((t for t in self.transfers if t.done and t.code == 0), None)
+            if failed is not None:
+                failed.code = 23
+                failed.message = f"failed writing to stdout: {exc.strerror or exc}"
+
+    def _emit(self, transfer: _Transfer) -> None:
+        opts = self.opts
+        heads = b"".join(head.encode() for head in transfer.heads)
+        stopped = transfer.code == 22 and not opts.fail_with_body
+        if opts.dump_header is not None and heads:
+            self._dump_headers(heads)
+        if transfer.result is not None and not stopped:
+            result, _, _, body = transfer.result
+            if opts.include or opts.head_only:
+                self._emit_checked(transfer, heads)
+            if (
+                transfer.plan.output is None
+                and not opts.head_only
+                and result == Result.RESULT_SUCCESS
+            ):
+                if b"\0" in body and self._stdout_tty and not transfer.plan.stdout_asked:
+                    # Raw bytes would garble the terminal; the user can ask for them.
+                    transfer.code = 23
+                    transfer.message = (
+                        "the body is binary and stdout is a terminal: not shown "
+                        "(use '-o -' to show it anyway, or -o FILE)"
+                    )
+                else:
+                    self._emit_checked(transfer, body)
+                if body and opts.trace_file is not None:
+                    self.trace_out(_dump("<=", "Recv data", body))
+        if opts.write_out:
+            values = transfer.variables()
+            for to_stderr, text in _write_out(
+                opts.write_out, values, transfer.final_head(), lambda m: _warn(opts, m)
+            ):
+                if to_stderr:
+                    print(text, end="", file=sys.stderr, flush=True)
+                else:
+                    self._emit_checked(transfer, text.encode("utf-8", "surrogateescape"))
+
+    def _emit_checked(self, transfer: _Transfer, data: bytes) -> None:
+        if self.stdout_failed or not data:
+            return
+        try:
+            self.write(data)
         except OSError as exc:
             self.stdout_failed = True
             _quiet_stdout()  # so that the interpreter's last flush cannot fail again
             transfer.code = 23
             transfer.message = f"failed writing the body to stdout: {exc.strerror or exc}"
+
+    def _dump_headers(self, heads: bytes) -> None:
+        name = self.opts.dump_header
+        if name == "-":
+            self.write(heads)
+            return
+        assert name is not None
+        try:
+            if self._header_file is None:
+                if self.opts.create_dirs:
+                    os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
+                self._header_file = open(name, "wb")  # noqa: SIM115 - closed at the end
+            self._header_file.write(heads)
+            self._header_file.flush()
+        except OSError as exc:
+            self.opts.dump_header = None
+            self.display.log(f"pollhttp: warning: cannot write -D {name}: {exc}")
 
 
 def run(plans: Sequence[Plan], opts: Options, *, stderr: TextIO | None = None) -> int:
@@ -1388,7 +2139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             demo_args = demo.parse_args(args_list[1:])
             return _serve(sys.stdout) if demo_args.serve else _demo(sys.stdout)
-        args = _build_parser().parse_intermixed_args(args_list)
+        args = _build_parser().parse_intermixed_args(_expand(args_list))
         opts = _options(args)
         plans = _plans(args, opts)
         return run(plans, opts)

@@ -40,7 +40,8 @@ def test_demo_runs_offline_as_the_readme_says_and_exits_0_within_seconds():
     assert "trailers ['X-Checksum: demo']" in text
     # Part 2: five HTTPRequest transfers at once, HTTP and HTTPS, traced.
     assert text.count("RESULT_SUCCESS") == 5
-    assert text.count("over TLS") == 3
+    assert text.count("TLS session: TLSv1.") == 3
+    assert text.count("certificate subject: CN=localhost") == 3
     assert re.search(r"\[5\] \* +[\d.]+ ms  status STATUS_REQUESTING", text)
     assert "https slow 2 MiB" in text
     assert re.search(r"done in \d+\.\d\d s; exit status 0", text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -28,7 +29,8 @@ def one_line_error(ran, code: int) -> None:
 BAD_USAGE = [
     pytest.param(["--bogus", "http://127.0.0.1/"], "unrecognized arguments: --bogus", id="unknown"),
     pytest.param([], "no URL given", id="no-url"),
-    pytest.param(["-X", "BREW", "http://127.0.0.1/"], "unsupported method 'BREW'", id="method"),
+    pytest.param(["-X", "BREW", "http://127.0.0.1/"], "method BREW", id="method"),
+    pytest.param(["-X", "GET /x", "http://127.0.0.1/"], "a method is a token", id="method-token"),
     pytest.param(["-H", "Bad Name: x", "http://127.0.0.1/"], "bad request", id="header-name"),
     pytest.param(["-H", "X: a\rb", "http://127.0.0.1/"], "bad request", id="header-cr"),
     pytest.param(["--connect-timeout", "soon", "http://127.0.0.1/"], "seconds", id="timeout"),
@@ -262,10 +264,15 @@ def test_remote_name_without_a_name_is_23(demo, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unreadable_data_file_is_26(tmp_path):
-    ran = run_cli("-d", f"@{tmp_path / 'missing.txt'}", "http://127.0.0.1/")
-    assert ran.code == 26
+def test_unreadable_data_file_warns_and_sends_an_empty_body(demo, tmp_path):
+    # As curl: a warning, and the POST goes out with nothing from that file.
+    ran = run_cli("-d", f"@{tmp_path / 'missing.txt'}", f"{demo.url}/echo")
+    assert ran.code == 0, ran.err
     assert "missing.txt" in ran.err
+    assert "warning" in ran.err
+    sent = json.loads(ran.out)
+    assert (sent["method"], sent["body"]) == ("POST", "")
+    assert "Content-Length: 0" in sent["headers"]
 
 
 @pytest.mark.parametrize(("option", "code"), [("--cacert", 77), ("--crlfile", 82), ("--cert", 58)])
