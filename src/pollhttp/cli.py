@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote_plus, unquote, urljoin, urlsplit
 
 from . import _progress
 from ._enums import Error, Method, Status
@@ -619,7 +619,8 @@ def _urlencoded(value: str) -> bytes:
             raw = b""
     else:
         raw = content.encode("utf-8", "surrogateescape")
-    encoded = quote(raw, safe="").encode("ascii")  # only A-Z a-z 0-9 - . _ ~ stay as they are
+    # As curl encodes: a space is "+", and only A-Z a-z 0-9 - . _ ~ stay as they are.
+    encoded = quote_plus(raw, safe="").encode("ascii")
     return (name.encode("utf-8", "surrogateescape") + b"=" + encoded) if name else encoded
 
 
