@@ -774,7 +774,9 @@ def readme_table(data: dict[str, Any]) -> str:
     if "onecall_1000" in s.scenarios:
         n = config.get("onecall_n", 1000)
         calls = [
-            f"`{s.call('onecall_1000', c)}` {_fmt(s.median('onecall_1000', c))} req/s"
+            f"`{s.call('onecall_1000', c)}`"
+            + (f" ({build_of(c)} build)" if build_of(c) else "")
+            + f" {_fmt(s.median('onecall_1000', c))} req/s"
             + (
                 f" ({s.connections('onecall_1000', c):,.0f} connections)"
                 if s.connections("onecall_1000", c) is not None
