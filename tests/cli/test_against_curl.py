@@ -105,15 +105,32 @@ ROWS = [
     Row("fail-with-body-ok", ["-s", "--fail-with-body", "{demo}/json"]),
     Row(
         "get-urlencode",
-        ["-s", "-G", "--data-urlencode", "q=a b&c", "--data-urlencode", "=x/y", "-d", "z=1",
-         "{demo}/echo?p=1"],
-    ),  # fmt: skip
+        [
+            "-s",
+            "-G",
+            "--data-urlencode",
+            "q=a b&c",
+            "--data-urlencode",
+            "=x/y",
+            "-d",
+            "z=1",
+            "{demo}/echo?p=1",
+        ],
+    ),
     Row(
         "data-urlencode",
-        ["-s", "--data-urlencode", "name=Ann Lee+1", "--data-urlencode", "@form",
-         "--data-urlencode", "f@form", "{demo}/echo"],
+        [
+            "-s",
+            "--data-urlencode",
+            "name=Ann Lee+1",
+            "--data-urlencode",
+            "@form",
+            "--data-urlencode",
+            "f@form",
+            "{demo}/echo",
+        ],
         files={"form": "a=b c\n"},
-    ),  # fmt: skip
+    ),
     Row("data-missing-file", ["-s", "-d", "@missing", "{demo}/echo"]),
     Row("cookie-string", ["-s", "-b", "a=1; b=2", "{demo}/echo"]),
     Row("cookie-file", ["-s", "-b", "cookies", "{demo}/echo"], files={"cookies": COOKIES}),
@@ -149,12 +166,19 @@ ROWS = [
     Row("remote-name-encoded", ["-s", "-O", "{demo}/a%20b"]),
     Row("remote-name-all", ["-s", "--remote-name-all", "{demo}/json", "{demo}/gzip"]),
     Row("url", ["-s", "--url", "{demo}/json"]),
-    Row("noproxy", ["-s", "-x", "http://127.0.0.1:{closed_port}", "--noproxy", "127.0.0.1",
-                    "{demo}/json"]),  # fmt: skip
-    Row("noproxy-star", ["-s", "-x", "http://127.0.0.1:{closed_port}", "--noproxy", "*",
-                         "{demo}/json"]),  # fmt: skip
-    Row("uppercase-http-proxy", ["-s", "{demo}/json"],
-        env={"HTTP_PROXY": "http://127.0.0.1:{closed_port}"}),  # fmt: skip
+    Row(
+        "noproxy",
+        ["-s", "-x", "http://127.0.0.1:{closed_port}", "--noproxy", "127.0.0.1", "{demo}/json"],
+    ),
+    Row(
+        "noproxy-star",
+        ["-s", "-x", "http://127.0.0.1:{closed_port}", "--noproxy", "*", "{demo}/json"],
+    ),
+    Row(
+        "uppercase-http-proxy",
+        ["-s", "{demo}/json"],
+        env={"HTTP_PROXY": "http://127.0.0.1:{closed_port}"},
+    ),
     Row("oauth2-bearer", ["-s", "--oauth2-bearer", "t0ken", "{demo}/echo"]),
     Row("netrc-file", ["-s", "--netrc-file", "netrc", "{demo}/echo"], files={"netrc": NETRC}),
     Row("netrc", ["-s", "-n", "{demo}/echo"], files={".netrc": NETRC}),
@@ -233,7 +257,12 @@ def _collect(folder: Path, given: set[str]) -> dict[str, bytes]:
 
 
 def _run(
-    program: str, row: Row, args: list[str], env: dict[str, str], files: dict[str, str], folder: Path
+    program: str,
+    row: Row,
+    args: list[str],
+    env: dict[str, str],
+    files: dict[str, str],
+    folder: Path,
 ) -> Outcome:
     folder.mkdir()
     for name, text in files.items():
