@@ -12,9 +12,9 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
-from enum import IntEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
+from collections.abc import Callable, Hashable, Sequence
+from enum import Enum, IntEnum
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, overload
 
 from ._checks import check_body, check_bool, check_headers, check_int, check_seconds, check_text
 from ._download import Download
@@ -49,21 +49,26 @@ from .protocol import (
     split_request_header,
     unsupported_codings,
 )
+from .retry import Failure, Retry
 from .transport import (
     READY_NOW,
     Interest,
     Proxy,
     Resolver,
     TLSOptions,
+    drain,
     environment_proxy,
     notify,
     parse_proxy,
+    wait_for_fd,
     wakeup_fd,
 )
 from .waiter import LONGEST_SLEEP
 
 if TYPE_CHECKING:
     from http.cookiejar import CookieJar
+
+    from .pool import ConnectionPool
 
 __all__ = ["HTTPRequest", "Result", "Signal"]
 
@@ -174,6 +179,62 @@ class _CookieResponse:
         return values or default
 
 
+class _Phase(Enum):
+    """Where a transfer stands."""
+
+    CONNECT = "connect"  # getting a connection for the current URL (and sending on it)
+    SEND = "send"  # the request is going out; then the response head comes in
+    BODY = "body"  # reading the body the caller gets
+    DRAIN = "drain"  # reading away a small redirect body to keep the connection
+    BACKOFF = "backoff"  # waiting before a retry (the deadline is `retry_at`)
+
+
+class _Connections(Protocol):
+    """Where a transfer gets its connection: a `ConnectionPool`, or the request's own one."""
+
+    def acquire(self, key: Hashable) -> HTTPClient | None: ...
+
+    def release(self, key: Hashable, client: HTTPClient) -> None: ...
+
+
+class _OwnConnection:
+    """The one kept-alive connection of an HTTPRequest without a pool, as in Godot.
+
+    The same `HTTPClient` serves every request (so settings made through
+    ``get_http_client()`` stay); it is closed when a request goes to another key.
+    """
+
+    def __init__(self, make: Callable[[], HTTPClient]) -> None:
+        self._make = make
+        self.client: HTTPClient | None = None
+        self._key: Hashable | None = None
+
+    def get(self) -> HTTPClient:
+        """The client, made when first needed."""
+        if self.client is None:
+            self.client, self._key = self._make(), None
+        return self.client
+
+    def acquire(self, key: Hashable) -> HTTPClient:
+        client = self.get()
+        if self._key != key:
+            client.close()  # it served another origin (or none yet): connect it anew
+            self._key = key
+        return client
+
+    def release(self, key: Hashable, client: HTTPClient) -> None:
+        """Nothing to do: the client stays, connected or not, for the next request."""
+
+    def forget(self) -> None:
+        """Drop the client without closing it (a worker thread still holds it)."""
+        self.client, self._key = None, None
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self._key = None
+
+
 class _Transfer:
     """One accepted request with its redirects: the state ``poll()`` or a worker advances."""
 
@@ -186,9 +247,19 @@ class _Transfer:
         body: bytes,
         *,
         left_out: frozenset[str] = frozenset(),
+        connections: _Connections,
+        key_for: Callable[[URL], Hashable],
+        retry: Retry,
     ) -> None:
         self.owner = owner
-        self.client = owner._take_client()
+        self.connections = connections
+        self.key_for = key_for
+        # The connection in use and the key it was taken for; None between connections.
+        self.client: HTTPClient | None = None
+        self.key: Hashable | None = None
+        self.retry = retry
+        self.retry_at = 0.0  # when a retry may start (monotonic), in phase BACKOFF
+        self.pool_full = False  # the pool had no connection to lend: wait for a release
         self.url = url
         self.method = method
         self.headers = headers
@@ -198,7 +269,7 @@ class _Transfer:
         self.visited = {(method, url.text): 1}
         self.started = time.monotonic()
         self.last_activity = self.started
-        self.phase = "connect"
+        self.phase = _Phase.CONNECT
         self.fresh = False  # the connection was opened for this transfer, not yet used
         self.reused = False
         self.retried = False
@@ -240,9 +311,12 @@ class _Transfer:
             return
         success = result == Result.RESULT_SUCCESS
         self._close_file(success)
-        switched = self.code == 101 or self.method == Method.METHOD_CONNECT
-        if not success or switched or self.client.get_status() != Status.STATUS_CONNECTED:
-            self.client.close()  # after a 101 the connection no longer speaks HTTP
+        client = self.client
+        if client is not None:
+            switched = self.code == 101 or self.method == Method.METHOD_CONNECT
+            if not success or switched or client.get_status() != Status.STATUS_CONNECTED:
+                client.close()  # after a 101 the connection no longer speaks HTTP
+        self._give_back()
 
     def record(
         self,
@@ -264,8 +338,18 @@ class _Transfer:
 
     def abort(self) -> None:
         """Cancelled: drop the connection and any partial file, quietly."""
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
+        self._give_back()
         self._close_file(False)
+
+    def _give_back(self) -> None:
+        """Return the connection to where it came from (closed unless reusable)."""
+        client, self.client = self.client, None
+        if client is not None:
+            if client.get_status() is not Status.STATUS_CONNECTED:
+                client.close()
+            self.connections.release(self.key, client)
 
     def _close_file(self, success: bool) -> None:
         if self.download is None:
@@ -322,12 +406,18 @@ class _Transfer:
     def _step(self) -> tuple[bool, int]:
         """One step of the request; returns (progressed, bytes of body received)."""
         client = self.client
+        if self.phase is _Phase.BACKOFF:
+            if time.monotonic() < self.retry_at:
+                return False, 0
+            self.phase = _Phase.CONNECT
+        if client is None:
+            return self._connect(), 0
         status = client.get_status()
         if status in _FAILED_STATUS:
             return self._client_failed(status), 0
-        if self.phase == "connect":
-            return self._connect(status), 0
-        if self.phase == "send":
+        if self.phase is _Phase.CONNECT:
+            return self._connect(), 0
+        if self.phase is _Phase.SEND:
             if status in _WAITING:
                 pending = client.get_request_bytes_pending()
                 client.poll()
@@ -338,11 +428,11 @@ class _Transfer:
                 return changed, 0
             self._handle_response()
             return True, 0
-        # phase "body" or "drain"
+        # phase BODY or DRAIN
         chunk = client.read_response_body_chunk()
         if chunk:
             self.downloaded += len(chunk)
-            if self.phase == "body":
+            if self.phase is _Phase.BODY:
                 self._consume(chunk)
                 resumed = self.download.resume_from if self.download is not None else 0
                 total = self.body_size + resumed if self.body_size >= 0 else -1
@@ -352,25 +442,32 @@ class _Transfer:
             return False, 0
         if client.get_status() in _FAILED_STATUS:
             return True, 0  # reported by the next step
-        if self.phase == "drain":
-            self.phase = "connect"
+        if self.phase is _Phase.DRAIN:
+            self.phase = _Phase.CONNECT
         else:
             self._complete()
         return True, 0
 
     def _client_failed(self, status: Status) -> bool:
-        error = self.client.get_last_error() or NetworkError("connection failed")
-        stale = isinstance(error, (NoResponseError, NetworkError)) and self.phase == "send"
+        client = self.client
+        assert client is not None
+        error = client.get_last_error() or NetworkError("connection failed")
+        sent = self.phase in (_Phase.SEND, _Phase.BODY)
+        stale = isinstance(error, (NoResponseError, NetworkError)) and self.phase is _Phase.SEND
         if stale and self.reused and not self.retried and self.method in _IDEMPOTENT:
             # A kept-alive connection the server had closed: retry once on a new one.
             self.retried = True
-            self.client.close()
-            self.phase = "connect"
+            client.close()
+            self.phase = _Phase.CONNECT
             return True
-        if self.phase == "drain":
+        if self.phase is _Phase.DRAIN:
             # The redirect's body did not arrive whole; go on without this connection.
-            self.client.close()
-            self.phase = "connect"
+            client.close()
+            self.phase = _Phase.CONNECT
+            return True
+        # The request may have reached the server once it was being sent: a READ failure,
+        # resent only for the methods the policy allows. Before that, nothing was sent.
+        if self._retry(Failure.READ if sent else Failure.CONNECT):
             return True
         result = (
             Result.RESULT_NO_RESPONSE
@@ -380,36 +477,67 @@ class _Transfer:
         self.finish(result, error)
         return True
 
-    def _connect(self, status: Status) -> bool:
-        client, owner = self.client, self.owner
+    def _retry(self, failure: Failure, retry_after: str | None = None) -> bool:
+        """Start over after ``failure`` if the policy says so; the wait is a deadline."""
+        policy = self.retry.increment(self.method.name.removeprefix("METHOD_"), failure)
+        if policy is None:
+            return False
+        self.retry = policy
+        if self.client is not None:
+            self.client.close()
+        self._close_file(False)
+        self.download = (
+            Download(self.owner.download_file, resume=self.owner.resume_download)
+            if self.owner.download_file
+            else None
+        )
+        self.code, self.response_headers, self.body_size = 0, [], -1
+        self.downloaded = self.decoded = 0
+        self.body_buffer = bytearray()
+        self.decoder, self.undecoded = None, ""
+        self.retry_at = time.monotonic() + policy.delay(retry_after)
+        self.phase = _Phase.BACKOFF
+        return True
+
+    def _connect(self) -> bool:
+        owner = self.owner
         try:
-            key = owner._key(self.url)
+            key = self.key_for(self.url)
         except InvalidParameterError as exc:  # e.g. an unusable proxy in the environment
             self.finish(Result.RESULT_CANT_CONNECT, exc)
             return True
-        if status == Status.STATUS_CONNECTED and owner._client_key == key:
+        if self.client is not None and self.key != key:
+            self._give_back()  # a redirect to another origin: its connection is not ours
+        if self.client is None:
+            client = self.connections.acquire(key)
+            self.pool_full = client is None
+            if client is None:
+                return False  # the pool has no room for this host: wait for a release
+            client.set_read_chunk_size(owner.download_chunk_size)
+            self.client, self.key, self.fresh = client, key, False
+        client = self.client
+        status = client.get_status()
+        if status == Status.STATUS_CONNECTED:
             # Only a connection that already carried a request can have gone stale.
             self.reused, self.fresh = not self.fresh, False
             return self._send()
-        if (
-            status in (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING)
-            and owner._client_key == key
-        ):
+        if status in (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING):
             client.poll()
             return client.get_status() != status
         client.close()
-        tls = owner._tls_options if self.url.scheme == "https" else None
-        proxy = key[-1]
+        https = self.url.scheme == "https"
+        proxy = key[-1] if isinstance(key, tuple) else None
         assert proxy is None or isinstance(proxy, Proxy)
-        client.use_proxy(proxy, for_https=self.url.scheme == "https")
+        client.use_proxy(proxy, for_https=https)
         client.ip_version = owner.ip_version
-        err = client.connect_to_host(self.url.host, self.url.port, tls)
-        owner._client_key = key
+        err = client.connect_to_host(
+            self.url.host, self.url.port, owner.get_tls_options() if https else None
+        )
         self.fresh = True
         if err != Error.OK:
-            self.finish(
-                Result.RESULT_CANT_CONNECT, client.get_last_error() or ConnectError(str(err))
-            )
+            failed = client.get_last_error() or ConnectError(str(err))
+            if not self._retry(Failure.CONNECT):
+                self.finish(_result_for(failed), failed)
         return True
 
     def _send(self) -> bool:
@@ -433,6 +561,7 @@ class _Transfer:
             if self.method == Method.METHOD_GET and "range" not in names:
                 headers += download.resume_headers()
         headers += [(name, None) for name in sorted(self.left_out)]
+        assert self.client is not None
         err = self.client.request_raw(self.method, self.url.target, headers, self.body)
         if err != Error.OK:
             error = self.client.get_last_error()
@@ -444,19 +573,53 @@ class _Transfer:
                 return True
             self.finish(Result.RESULT_CONNECTION_ERROR, error)
             return True
-        self.phase = "send"
+        self.phase = _Phase.SEND
         self.upload = (0, self.client.get_request_bytes_pending())
         return True
 
     def _note_upload(self) -> None:
-        if self.upload is not None:
+        if self.upload is not None and self.client is not None:
             total = self.upload[1]
             self.upload = (total - self.client.get_request_bytes_pending(), total)
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    def _idle(self) -> bool:
+        """No connection to wait on: a retry's backoff, or no room in the pool yet."""
+        return self.phase is _Phase.BACKOFF or self.pool_full
+
+    def wait(self, timeout: float | None) -> bool:
+        """Sleep until a step can move; False when ``timeout`` passed first."""
+        if not self._idle():
+            return self.client.wait(timeout) if self.client is not None else True
+        # A pool rings the wake-up descriptor when a connection comes back.
+        due = self.wait_timeout()
+        limit = due if timeout is None or (due is not None and due < timeout) else timeout
+        if wait_for_fd(wakeup_fd(), readable=True, writable=False, timeout=limit):
+            drain()
+            return True
+        return limit != timeout  # the backoff ended: the next step can go
+
+    def interest(self) -> Interest:
+        """What a step waits for (see `HTTPClient.get_wait_interest`)."""
+        if self._idle():
+            return Interest(wakeup_fd(), True, False)
+        if self.client is None:
+            return READY_NOW  # the next step takes a connection
+        # A client with nothing to wait for is one the next step uses at once.
+        return self.client.get_wait_interest() or READY_NOW
+
+    def wait_timeout(self) -> float | None:
+        """Seconds until a step must run: the backoff's end, or a connect deadline."""
+        if self.phase is _Phase.BACKOFF:
+            return max(0.0, self.retry_at - time.monotonic())
+        return self.client.get_wait_timeout() if self.client is not None else None
 
     # -- the response --------------------------------------------------------------------
 
     def _handle_response(self) -> None:
         client, owner = self.client, self.owner
+        assert client is not None
         self.code = client.get_response_code()
         self.response_headers = client.get_response_headers()
         self.downloaded = 0
@@ -465,6 +628,11 @@ class _Transfer:
                 _CookieResponse(self.response_headers),  # type: ignore[arg-type]
                 _cookie_request(self.url.text),
             )
+        method = self.method.name.removeprefix("METHOD_")
+        if self.retry.is_retry_status(method, self.code):
+            retry_after = next((v for n, v in self._fields() if n == "retry-after"), None)
+            if self._retry(Failure.STATUS, retry_after):
+                return
         if (
             self.code in REDIRECT_CODES
             and owner.max_redirects != 0
@@ -494,7 +662,7 @@ class _Transfer:
         if download is not None and (not download.resume_from or self.code in (200, 206)):
             download.open(self.code, self._fields())
         if has_body:
-            self.phase = "body"
+            self.phase = _Phase.BODY
         else:
             self._complete()
 
@@ -522,15 +690,12 @@ class _Transfer:
         self.redirects += 1
         self.retried = False
         client = self.client
+        assert client is not None
         small = 0 <= client.get_response_body_length() <= owner.redirect_drain_limit
-        if (
-            client.get_status() == Status.STATUS_BODY
-            and small
-            and owner._key(new) == owner._client_key
-        ):
-            self.phase = "drain"  # read the small body away and keep the connection
+        if client.get_status() == Status.STATUS_BODY and small and self.key_for(new) == self.key:
+            self.phase = _Phase.DRAIN  # read the small body away and keep the connection
         else:
-            self.phase = "connect"
+            self.phase = _Phase.CONNECT
             if client.get_status() == Status.STATUS_BODY:
                 client.close()
 
@@ -559,6 +724,21 @@ class _Transfer:
             if self.download is not None and self.download.is_open
             else self.body_buffer,
         )
+
+
+_default_tls: TLSOptions | None = None
+
+
+def _default_tls_options() -> TLSOptions:
+    """One ``TLSOptions.client()`` for every request that sets none, so pools share them.
+
+    A pool keys connections by the options object: requests with their own equal options
+    would each get their own connections.
+    """
+    global _default_tls
+    if _default_tls is None:
+        _default_tls = TLSOptions.client()
+    return _default_tls
 
 
 def _result_for(exc: PollHTTPError) -> Result:
@@ -688,6 +868,8 @@ class HTTPRequest:
         limits: Limits | None = None,
         resolver: Resolver | None = None,
         cookie_jar: CookieJar | None = None,
+        pool: ConnectionPool | None = None,
+        retries: Retry | int | None = None,
     ) -> None:
         if limits is not None and not isinstance(limits, Limits):
             raise InvalidTypeError(f"limits must be Limits or None, not {type(limits).__name__}")
@@ -720,15 +902,17 @@ class HTTPRequest:
         self._download_chunk_size = 65536
         self._download_file = ""
         self._use_threads = False
-        self._tls_options = TLSOptions.client()
-        self._client: HTTPClient | None = None
-        self._client_key: tuple[object, ...] | None = None
+        self._tls_options = _default_tls_options()
+        self._own = _OwnConnection(self._make_client)
+        self._pool: ConnectionPool | None = None
+        self._retries = Retry.from_value(retries)
         self._http_proxy: Proxy | None = None
         self._https_proxy: Proxy | None = None
         self.use_environment_proxies = False
         self._transfer: _Transfer | None = None
         self._last: _Transfer | None = None
         self._last_error: PollHTTPError | None = None
+        self.pool = pool
 
     # -- settings, checked when set ------------------------------------------------------------
 
@@ -834,6 +1018,44 @@ class HTTPRequest:
         if self._idle_only("use_threads"):
             self._use_threads = flag
 
+    @property
+    def pool(self) -> ConnectionPool | None:
+        """The `ConnectionPool` requests borrow connections from; None: one of its own.
+
+        With a pool, many HTTPRequest objects share kept-alive connections (at most the
+        pool's ``max_per_host`` to one host); each request borrows one and gives it back
+        when its response is complete. Godot has no pool. Changes between requests only.
+        """
+        return self._pool
+
+    @pool.setter
+    def pool(self, value: ConnectionPool | None) -> None:
+        from .pool import ConnectionPool  # noqa: PLC0415 - the pool loads only when used
+
+        if value is not None and not isinstance(value, ConnectionPool):
+            raise InvalidTypeError(f"pool must be a ConnectionPool or None, not {type(value)}")
+        if self._idle_only("pool"):
+            self._pool = value
+
+    @property
+    def retries(self) -> Retry:
+        """The retry policy (`Retry`): none by default, as in Godot.
+
+        Set a `Retry`, a number of retries, or None. A retry never sleeps in ``poll()``:
+        its backoff is a deadline that ``get_wait_timeout()`` reports. Separately from
+        the policy, a request on a reused connection that fails before any response byte
+        arrives is retried once on a new connection, for idempotent methods only.
+        """
+        return self._retries
+
+    @retries.setter
+    def retries(self, value: Retry | int | None) -> None:
+        self._retries = Retry.from_value(value)
+
+    def get_tls_options(self) -> TLSOptions:
+        """The TLS options for https URLs."""
+        return self._tls_options
+
     def set_tls_options(self, client_options: TLSOptions) -> None:
         """TLS options for https URLs (default ``TLSOptions.client()``).
 
@@ -907,7 +1129,17 @@ class HTTPRequest:
         names = {header_name(h) for h in headers} | left_out
         if self.accept_gzip and "accept-encoding" not in names:
             headers.append(f"Accept-Encoding: {accept_encoding()}")
-        transfer = _Transfer(self, parsed, verb, headers, body, left_out=left_out)
+        transfer = _Transfer(
+            self,
+            parsed,
+            verb,
+            headers,
+            body,
+            left_out=left_out,
+            connections=self._pool if self._pool is not None else self._own,
+            key_for=self._key,
+            retry=self._retries,
+        )
         self._transfer = transfer
         if self._use_threads:
             threading.Thread(
@@ -915,10 +1147,8 @@ class HTTPRequest:
             ).start()
         return Error.OK
 
-    def _take_client(self) -> HTTPClient:
-        client = self.get_http_client()
-        client.set_read_chunk_size(self._download_chunk_size)
-        return client
+    def _make_client(self) -> HTTPClient:
+        return HTTPClient(limits=self._limits, resolver=self._resolver)
 
     def _key(self, url: URL) -> tuple[object, ...]:
         # A kept-alive connection serves the next request only to the same origin with the
@@ -956,8 +1186,8 @@ class HTTPRequest:
         if not self._use_threads:
             transfer.abort()
         # A worker thread aborts on its own; its client is no longer ours.
-        self._client = None
-        self._client_key = None
+        if self._use_threads:
+            self._own.forget()
 
     def close(self) -> None:
         """Cancel any request and close the kept-alive connection.
@@ -966,9 +1196,7 @@ class HTTPRequest:
         requests, so the connection it keeps for reuse is closed explicitly (or by ``with``).
         """
         self.cancel_request()
-        if self._client is not None:
-            self._client.close()
-        self._client_key = None
+        self._own.close()
 
     def __enter__(self) -> HTTPRequest:
         return self
@@ -985,7 +1213,7 @@ class HTTPRequest:
                 notify()  # wakes pollhttp.wait() and asyncio loops waiting on wakeup_fd()
             if finished and not transfer.cancelled:
                 return
-            transfer.client.wait(0.05)
+            transfer.wait(0.05)
         transfer.abort()  # the worker owns the client: only it closes a cancelled one
 
     def poll(self) -> Error:
@@ -1026,7 +1254,7 @@ class HTTPRequest:
         self._last = transfer
         self._last_error = transfer.error
         if transfer.cancelled:
-            self._client = None  # the worker may still hold it
+            self._own.forget()  # the worker may still hold it
         self.request_completed.emit(*transfer.result)
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -1044,12 +1272,12 @@ class HTTPRequest:
             transfer.news.clear()
             return ready
         if limit is None:
-            return transfer.client.wait(None)
+            return transfer.wait(None)
         # A selector takes at most about 24 days at once (milliseconds in a C int).
         deadline = time.monotonic() + limit
         while True:
             left = max(0.0, deadline - time.monotonic())
-            if transfer.client.wait(min(left, LONGEST_SLEEP)):
+            if transfer.wait(min(left, LONGEST_SLEEP)):
                 return True
             if left <= LONGEST_SLEEP:
                 return False
@@ -1064,8 +1292,7 @@ class HTTPRequest:
         if self._use_threads:
             doorbell = wakeup_fd()  # before looking at the news, as for lookups
             return READY_NOW if transfer.news.is_set() else Interest(doorbell, True, False)
-        # While a request runs, a client with nothing to wait for is one the next step uses.
-        return transfer.client.get_wait_interest() or READY_NOW
+        return transfer.interest()
 
     def get_wait_timeout(self) -> float | None:
         """Seconds until ``poll()`` must run for ``timeout`` or ``stall_timeout`` to fire.
@@ -1086,7 +1313,7 @@ class HTTPRequest:
             if limit > 0
         ]
         if not self._use_threads:
-            client_left = transfer.client.get_wait_timeout()  # connect and TLS deadlines
+            client_left = transfer.wait_timeout()  # connect and TLS deadlines, a backoff
             if client_left is not None:
                 left.append(client_left)
         return max(0.0, min(*left, LONGEST_SLEEP)) if left else None
@@ -1099,14 +1326,16 @@ class HTTPRequest:
         Godot keeps it private. Useful for ``connect_timeout``, the response head while the
         body is read, and statuses in traces; do not drive it while a request runs.
         """
-        if self._client is None:
-            self._client = HTTPClient(limits=self._limits, resolver=self._resolver)
-            self._client_key = None
-        return self._client
+        transfer = self._transfer or self._last
+        if self._pool is not None and transfer is not None and transfer.client is not None:
+            return transfer.client  # the pooled connection the request uses
+        return self._own.get()
 
     def get_http_client_status(self) -> Status:
         """The status of the HTTPClient underneath."""
-        return self._client.get_status() if self._client is not None else Status.STATUS_DISCONNECTED
+        transfer = self._transfer
+        client = transfer.client if transfer is not None else self._own.client
+        return client.get_status() if client is not None else Status.STATUS_DISCONNECTED
 
     def get_downloaded_bytes(self) -> int:
         """Body bytes received for the current (or last) response, as sent on the wire."""

@@ -49,10 +49,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def agent() -> Iterator[HTTPRequest]:
     req = HTTPRequest()
     yield req
-    req.cancel_request()
-    client = req._client  # no public way to drop the kept connection
-    if client is not None:
-        client.close()
+    req.close()  # cancels, and drops the kept connection
 
 
 def run(req: HTTPRequest, url: str, timeout: float = 10.0, **kwargs: Any) -> Completion:
