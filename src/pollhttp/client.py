@@ -13,7 +13,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
-from ._checks import check_body, check_headers, check_int, check_seconds, check_text
+from ._checks import (
+    check_body,
+    check_bool,
+    check_callable,
+    check_headers,
+    check_instance,
+    check_int,
+    check_seconds,
+    check_text,
+)
 from ._connector import Connector, Step, Target
 from ._enums import Error, Method, ResponseCode, Status
 from ._errors import (
@@ -218,15 +227,18 @@ class HTTPClient:
     RESPONSE_NETWORK_AUTH_REQUIRED = ResponseCode.RESPONSE_NETWORK_AUTH_REQUIRED
 
     def __init__(self, *, limits: Limits | None = None, resolver: Resolver | None = None) -> None:
-        #: Limits on what a server may make this client hold (see `Limits`).
-        self.limits = limits or Limits()
+        if limits is not None:
+            check_instance("limits", limits, Limits, "Limits or None")
+        self._limits = Limits() if limits is None else limits
+        self._resolver: Resolver = (
+            resolve_in_thread
+            if resolver is None
+            else check_callable("resolver", resolver, "(host, port) -> Resolution")
+        )
         self._connect_timeout = 30.0
         self._happy_eyeballs_delay: float | None = 0.25
-        #: Called with each step the client takes (see `pollhttp._trace` for the events):
-        #: connects, TLS, request and response heads, status changes. Not in Godot.
-        self.trace: Trace | None = None
+        self._trace: Trace | None = None
         self._overrides: dict[tuple[str, int], list[str]] = {}
-        self._resolver: Resolver = resolve_in_thread if resolver is None else resolver
         self._ip_version = 0
         self._blocking = False
         self._read_chunk_size = 65536
@@ -238,6 +250,7 @@ class HTTPClient:
         self._connector: Connector | None = None
         self._peer: StreamPeer | None = None
         self._last_error: PollHTTPError | None = None
+        self._request_head = b""
         self._scratch = bytearray()
         self._reset()
 
@@ -623,6 +636,7 @@ class HTTPClient:
         self._outgoing_body = memoryview(b"" if small else content)
         self._body_waiting = False
         self._clear_response()
+        self._request_head = head
         self._status = Status.STATUS_REQUESTING
         if self.trace is not None:
             self.trace("request.head", {"head": head})
@@ -694,7 +708,9 @@ class HTTPClient:
         For proxies already parsed, e.g. by ``environment_proxy()``; applies from the next
         ``connect_to_host()``.
         """
-        if for_https:
+        if proxy is not None:
+            check_instance("proxy", proxy, Proxy, "a Proxy (from environment_proxy()) or None")
+        if check_bool("for_https", for_https):
             self._https_proxy = proxy
         else:
             self._http_proxy = proxy
@@ -764,6 +780,18 @@ class HTTPClient:
     def get_response_code(self) -> int:
         """The final response's status code, or 0 before there is one."""
         return self._response.status_code if self._response is not None else 0
+
+    def get_response_reason(self) -> str:
+        """The final response's reason phrase ("" before there is one). Not in Godot."""
+        return _decode(self._response.reason) if self._response is not None else ""
+
+    def get_response_http_version(self) -> str:
+        """The final response's HTTP version, ``"1.1"`` or ``"1.0"``. Not in Godot."""
+        return self._response.http_version.decode() if self._response is not None else ""
+
+    def get_request_head(self) -> bytes:
+        """The head of the last request as it was sent (request line and fields). Not in Godot."""
+        return bytes(self._request_head)
 
     def get_response_headers(self) -> list[str]:
         """The header lines as ``"Name: value"``, in order and case as received.
@@ -885,6 +913,34 @@ class HTTPClient:
 
     # -- properties --------------------------------------------------------------------------
 
+    @property
+    def limits(self) -> Limits:
+        """Limits on what a server may make this client hold (see `Limits`).
+
+        A new value applies from the next connection.
+        """
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        check_instance("limits", limits, Limits)
+        self._limits = limits
+
+    @property
+    def trace(self) -> Trace | None:
+        """Called with each step the client takes (see `pollhttp._trace` for the events).
+
+        Connects, TLS, request and response heads, status changes; None for none. Not in
+        Godot.
+        """
+        return self._trace
+
+    @trace.setter
+    def trace(self, trace: Trace | None) -> None:
+        if trace is not None:
+            check_callable("trace", trace, "(event, details) or None")
+        self._trace = trace
+
     def set_blocking_mode(self, enabled: bool) -> None:
         """When on, ``poll()`` and body reads sleep until they can make progress.
 
@@ -899,13 +955,17 @@ class HTTPClient:
     blocking_mode_enabled = property(is_blocking_mode_enabled, set_blocking_mode)
 
     def set_read_chunk_size(self, bytes_: int) -> None:
-        """Set the most bytes one body read returns: 256 to 16 MiB; other values are ignored."""
-        if _READ_CHUNK_MIN <= bytes_ <= _READ_CHUNK_MAX:
-            self._read_chunk_size = int(bytes_)
-        else:
-            self._last_error = InvalidParameterError(
-                f"read_chunk_size must be {_READ_CHUNK_MIN}..{_READ_CHUNK_MAX}, got {bytes_}"
+        """Set the most bytes one body read returns: 256 to 16 MiB; other values are ignored.
+
+        As in Godot, a value refused (out of range, or not an int) leaves the size as it
+        was; the reason is kept for ``get_last_error()``.
+        """
+        try:
+            self._read_chunk_size = check_int(
+                "read_chunk_size", bytes_, _READ_CHUNK_MIN, _READ_CHUNK_MAX
             )
+        except InvalidParameterError as exc:
+            self._last_error = exc
 
     def get_read_chunk_size(self) -> int:
         """The most bytes one ``read_response_body_chunk()`` returns (default 65536)."""
@@ -984,8 +1044,11 @@ class HTTPClient:
 
         ``poll()`` works with any StreamPeer (Godot checks its own TCP socket instead).
         """
-        if connection is None:
-            self._last_error = InvalidParameterError("set_connection() needs a StreamPeer")
+        try:
+            check_instance("connection", connection, StreamPeer, "a StreamPeer")
+        except InvalidParameterError as exc:
+            # As the other Godot setters here: refused, and the reason kept.
+            self._last_error = exc
             return
         if connection is self._peer:
             return
