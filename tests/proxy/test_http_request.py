@@ -145,7 +145,7 @@ def test_environment_https_proxy(
 def test_environment_http_proxy_with_credentials(
     agent: HTTPRequest, clean_env: pytest.MonkeyPatch, tinyproxy_auth: ProxyProcess
 ) -> None:
-    clean_env.setenv("HTTP_PROXY", f"http://{USER}:{PASSWORD}@127.0.0.1:{tinyproxy_auth.port}")
+    clean_env.setenv("http_proxy", f"http://{USER}:{PASSWORD}@127.0.0.1:{tinyproxy_auth.port}")
     agent.use_environment_proxies = True
     with plain_origin() as origin:
         result, code, _headers, body = run(agent, f"http://127.0.0.1:{origin.port}/env")

@@ -183,9 +183,8 @@ def test_environment_upper_case() -> None:
     assert env_proxy("https", "o.example", 443, HTTPS_PROXY="sp.example:8080") == Proxy(
         "sp.example", 8080
     )
-    assert env_proxy("http", "o.example", 80, HTTP_PROXY="hp.example:8080") == Proxy(
-        "hp.example", 8080
-    )
+    # HTTP_PROXY in upper case is ignored, as curl ignores it (httpoxy, CVE-2016-5385).
+    assert env_proxy("http", "o.example", 80, HTTP_PROXY="hp.example:8080") is None
 
 
 def test_environment_lower_case_wins() -> None:
@@ -214,6 +213,8 @@ def test_environment_http_proxy_ignored_under_cgi() -> None:
     """httpoxy (CVE-2016-5385): a request's ``Proxy:`` header becomes HTTP_PROXY in CGI."""
     environ = {"HTTP_PROXY": "http://attacker.example:8080", "REQUEST_METHOD": "GET"}
     assert env_proxy("http", "o.example", 80, **environ) is None
+    del environ["REQUEST_METHOD"]
+    assert env_proxy("http", "o.example", 80, **environ) is None  # not outside CGI either
     # The lower-case name cannot come from a request header: it still counts.
     environ["http_proxy"] = "http://hp.example:3128"
     assert env_proxy("http", "o.example", 80, **environ) == Proxy("hp.example", 3128)

@@ -133,9 +133,10 @@ def environment_proxy(
 ) -> Proxy | None:
     """The proxy the environment names for a URL, as curl and urllib read it.
 
-    ``https_proxy``/``HTTPS_PROXY`` for https URLs, ``http_proxy`` for http URLs (and
-    ``HTTP_PROXY`` unless running as CGI, where a request header can set it: httpoxy,
-    CVE-2016-5385), and ``no_proxy``/``NO_PROXY`` for exceptions. Lower case wins.
+    ``https_proxy``/``HTTPS_PROXY`` for https URLs, ``http_proxy`` (lower case only, as
+    curl: a CGI program gets ``HTTP_PROXY`` from a request header, httpoxy,
+    CVE-2016-5385) for http URLs, and ``no_proxy``/``NO_PROXY`` for exceptions. Lower
+    case wins.
     """
     env = os.environ if environ is None else environ
     no_proxy = env.get("no_proxy", env.get("NO_PROXY", ""))
@@ -145,22 +146,27 @@ def environment_proxy(
         value = env.get("https_proxy") or env.get("HTTPS_PROXY", "")
     else:
         value = env.get("http_proxy", "")
-        if not value and "REQUEST_METHOD" not in env:
-            value = env.get("HTTP_PROXY", "")
     if not value:
         return None
+    return proxy_from_url(value)
+
+
+def proxy_from_url(value: str) -> Proxy:
+    """A proxy given as a URL, ``http://user:pass@host:port`` (no scheme: ``http``)."""
     if "://" not in value:
         value = "http://" + value
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidParameterError(f"unsupported proxy {value!r} in the environment")
+        raise InvalidParameterError(f"unsupported proxy {value!r}")
     try:
         proxy_port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise InvalidParameterError(f"invalid proxy port in {value!r}") from exc
-    return parse_proxy(
+    proxy = parse_proxy(
         f"{parts.scheme}://{parts.hostname}",
         proxy_port,
         username=unquote(parts.username or ""),
         password=unquote(parts.password or ""),
     )
+    assert proxy is not None  # a host and a port were given
+    return proxy
