@@ -41,16 +41,46 @@ from .transport import (
 )
 
 if TYPE_CHECKING:
-    from .api import Headers, Response, get, post, request
+    from .api import (
+        Headers,
+        Response,
+        Session,
+        delete,
+        get,
+        head,
+        options,
+        patch,
+        post,
+        put,
+        request,
+    )
     from .http_request import HTTPRequest, Result, Signal
     from .pool import ConnectionPool
+    from .retry import Retry
     from .waiter import wait
 
 # HTTPRequest, the one-call API and the waiter load on first use: a program that only
 # drives HTTPClient does not pay for them at import time (issue 8: import no slower than
 # urllib3).
 _LAZY = {
-    **dict.fromkeys(("Headers", "Response", "get", "post", "request"), "api"),
+    **dict.fromkeys(
+        (
+            "Headers",
+            "Response",
+            "Retry",
+            "Session",
+            "delete",
+            "get",
+            "head",
+            "options",
+            "patch",
+            "post",
+            "put",
+            "request",
+        ),
+        "api",
+    ),
+    "Retry": "retry",
     **dict.fromkeys(("HTTPRequest", "Result", "Signal"), "http_request"),
     "wait": "waiter",
     "ConnectionPool": "pool",
@@ -101,6 +131,8 @@ __all__ = [
     "Response",
     "ResponseCode",
     "Result",
+    "Retry",
+    "Session",
     "Signal",
     "StaleConnectionError",
     "Status",
@@ -113,8 +145,13 @@ __all__ = [
     "TransferTimeoutError",
     "X509Certificate",
     "__version__",
+    "delete",
     "get",
+    "head",
+    "options",
+    "patch",
     "post",
+    "put",
     "request",
     "wait",
 ]

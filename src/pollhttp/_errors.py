@@ -130,11 +130,15 @@ class DownloadFileError(PollHTTPError):
 
 
 class HTTPStatusError(PollHTTPError):
-    """Raised by ``Response.raise_for_status()`` for a 4xx or 5xx response."""
+    """Raised by ``Response.raise_for_status()`` for a 4xx or 5xx response.
 
-    def __init__(self, message: str, *, status_code: int) -> None:
+    ``response`` is the `Response` itself (None when raised without one).
+    """
+
+    def __init__(self, message: str, *, status_code: int, response: object = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.response = response
 
 
 class NoResponseError(RemoteProtocolError):

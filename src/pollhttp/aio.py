@@ -11,11 +11,11 @@ import asyncio
 from typing import Any
 
 from ._checks import check_seconds
-from .api import Call, Response
+from .api import BaseSession, Call, Response, start
 from .transport import drain, wakeup_fd
 from .waiter import Waitable, check_waitable
 
-__all__ = ["get", "post", "request", "wait"]
+__all__ = ["Session", "get", "post", "request", "wait"]
 
 # The wake-up descriptor is shared by every lookup and worker thread, but a loop takes one
 # reader per descriptor: one dispatcher per loop wakes every coroutine waiting on it.
@@ -87,7 +87,11 @@ async def request(method: str, url: str, **options: Any) -> Response:
 
     Cancelling the task closes the connection and removes any partial download.
     """
-    call = Call(method, url, **options)
+    return await _run(start(method, url, **options))
+
+
+async def _run(call: Call) -> Response:
+    """Drive ``call`` on the running loop to its `Response`."""
     with call.agent as agent:  # close() cancels the transfer, also on CancelledError
         while call.outcome is None:
             agent.poll()
@@ -104,3 +108,48 @@ async def get(url: str, **options: Any) -> Response:
 async def post(url: str, **options: Any) -> Response:
     """``await request("POST", url, ...)``."""
     return await request("POST", url, **options)
+
+
+class Session(BaseSession):
+    """`pollhttp.Session` for asyncio: the same settings, pool and cookies; ``await`` calls.
+
+    Many tasks may use one session at once; their connections come from its pool.
+    """
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> Response:
+        """Make one request with the session's settings (see `pollhttp.Session.request`)."""
+        return await _run(self.prepare(method, url, **kwargs))
+
+    async def get(self, url: str, **kwargs: Any) -> Response:
+        """``await request("GET", url, ...)``."""
+        return await self.request("GET", url, **kwargs)
+
+    async def head(self, url: str, **kwargs: Any) -> Response:
+        """``await request("HEAD", url, ...)``."""
+        return await self.request("HEAD", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> Response:
+        """``await request("POST", url, ...)``."""
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> Response:
+        """``await request("PUT", url, ...)``."""
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> Response:
+        """``await request("PATCH", url, ...)``."""
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> Response:
+        """``await request("DELETE", url, ...)``."""
+        return await self.request("DELETE", url, **kwargs)
+
+    async def options(self, url: str, **kwargs: Any) -> Response:
+        """``await request("OPTIONS", url, ...)``."""
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()

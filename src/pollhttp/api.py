@@ -1,15 +1,21 @@
-"""The one-call API: ``pollhttp.request()``, ``get()``, ``post()`` and the `Response`.
+"""The Pythonic face: `Session`, ``pollhttp.request()``/``get()``/``post()``, `Response`.
 
-Built on `HTTPRequest`: each call is one request with its redirects, run to the end in
-the calling thread, which sleeps on the socket meanwhile. Failures raise pollhttp
+Built on `HTTPRequest` and a `ConnectionPool`: each call is one request with its
+redirects, run to the end in the calling thread, which sleeps on the socket meanwhile.
+The top-level functions share one module-level pool (connections are reused across
+calls, as ``urllib3.request()`` does) but no cookies. Failures raise pollhttp
 exceptions; nothing here is in Godot.
 """
 
 from __future__ import annotations
 
+import atexit
+import base64
 import json as _json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._checks import check_body, check_headers, check_text
@@ -18,12 +24,29 @@ from ._errors import HTTPStatusError, InvalidParameterError, InvalidTypeError, P
 from ._redirects import header_name
 from .client import BodyArgument, HeaderArgument, HTTPClient
 from .http_request import HTTPRequest, Result
-from .transport import TLSOptions
+from .pool import ConnectionPool
+from .retry import Retry
+from .transport import Proxy, TLSOptions, X509Certificate, proxy_from_url
 
 if TYPE_CHECKING:
     from http.cookiejar import CookieJar
 
-__all__ = ["Call", "Headers", "Response", "get", "post", "request"]
+__all__ = [
+    "BaseSession",
+    "Call",
+    "Headers",
+    "Response",
+    "Session",
+    "delete",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
+    "start",
+]
 
 
 class Headers(Mapping[str, str]):
@@ -70,12 +93,21 @@ class Headers(Mapping[str, str]):
 
 @dataclass(frozen=True)
 class Response:
-    """The result of `pollhttp.request()`: status, headers and the decoded body."""
+    """A complete response: status, headers, the decoded body, and how it was reached."""
 
     status_code: int
     headers: Headers
     content: bytes
     url: str
+    reason: str = ""
+    #: ``"1.1"`` or ``"1.0"``.
+    http_version: str = ""
+    #: The redirect responses followed to get here, oldest first (their bodies unread).
+    history: tuple[Response, ...] = ()
+    #: Seconds from the start of the request to its complete response.
+    elapsed: float = 0.0
+    #: The header fields of the request that got this response, as sent.
+    request_headers: Headers = field(default_factory=lambda: Headers([]))
 
     @property
     def ok(self) -> bool:
@@ -103,13 +135,60 @@ class Response:
         """Raise `HTTPStatusError` for a 4xx or 5xx status; return the response otherwise."""
         if self.status_code >= 400:
             raise HTTPStatusError(
-                f"HTTP {self.status_code} for {self.url}", status_code=self.status_code
+                f"HTTP {self.status_code} {self.reason} for {self.url}".replace("  ", " "),
+                status_code=self.status_code,
+                response=self,
             )
         return self
 
 
+def _head_fields(head: bytes) -> Headers:
+    """The header fields of a request head (its request line dropped)."""
+    lines = head.decode("latin-1").split("\r\n")[1:]
+    return Headers([line for line in lines if line])
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What a `Call` needs besides the request itself; a Session holds one."""
+
+    timeout: float | None = None
+    max_redirects: int = 8
+    tls_options: TLSOptions | None = None
+    accept_gzip: bool = True
+    cookie_jar: CookieJar | None = None
+    ip_version: int = 0
+    pool: ConnectionPool | None = None
+    retries: Retry | int | None = None
+    #: Proxies by URL scheme; None takes them from the environment (lower-case
+    #: ``http_proxy``, ``https_proxy``, ``no_proxy``), as curl does.
+    proxies: Mapping[str, Proxy | None] | None = None
+
+
+def _agent(options: _Options) -> HTTPRequest:
+    """An `HTTPRequest` set up as ``options`` say (its setters check every value)."""
+    tls_options = options.tls_options
+    if tls_options is not None and not isinstance(tls_options, TLSOptions):
+        raise InvalidTypeError(
+            f"tls_options must be TLSOptions or None, not {type(tls_options).__name__}"
+        )
+    agent = HTTPRequest(cookie_jar=options.cookie_jar, pool=options.pool, retries=options.retries)
+    agent.timeout = options.timeout
+    agent.max_redirects = options.max_redirects
+    agent.accept_gzip = options.accept_gzip
+    agent.ip_version = options.ip_version
+    if tls_options is not None:
+        agent.set_tls_options(tls_options)
+    if options.proxies is None:
+        agent.use_environment_proxies = True
+    else:
+        agent.use_proxy(options.proxies.get("http"), for_https=False)
+        agent.use_proxy(options.proxies.get("https"), for_https=True)
+    return agent
+
+
 class Call:
-    """A request of the one-call API: an `HTTPRequest` started, and its outcome when done."""
+    """One request of the Pythonic API: an `HTTPRequest` started, and its outcome when done."""
 
     def __init__(
         self,
@@ -119,12 +198,7 @@ class Call:
         headers: HeaderArgument = None,
         data: BodyArgument | Mapping[str, Any] | None = None,
         json: Any = None,
-        timeout: float | None = None,
-        max_redirects: int = 8,
-        tls_options: TLSOptions | None = None,
-        accept_gzip: bool = True,
-        cookie_jar: CookieJar | None = None,
-        ip_version: int = 0,
+        options: _Options = _Options(),
     ) -> None:
         try:
             verb = Method[f"METHOD_{check_text('method', method).upper()}"]
@@ -152,35 +226,68 @@ class Call:
         names = {header_name(line) for line in lines} | left_out
         if content_type and "content-type" not in names:
             lines.append(f"Content-Type: {content_type}")
-        if tls_options is not None and not isinstance(tls_options, TLSOptions):
-            raise InvalidTypeError(
-                f"tls_options must be TLSOptions or None, not {type(tls_options).__name__}"
-            )
-        self.agent = agent = HTTPRequest(cookie_jar=cookie_jar)
-        agent.timeout = timeout
-        agent.max_redirects = max_redirects
-        agent.accept_gzip = accept_gzip
-        agent.ip_version = ip_version
-        if tls_options is not None:
-            agent.set_tls_options(tls_options)
+        self.agent = agent = _agent(options)
         self.outcome: tuple[Result, int, list[str], bytearray] | None = None
         agent.request_completed.connect(self._completed)
         headers_out: list[str | tuple[str, None]] = [*lines]
         headers_out += [(name, None) for name in sorted(left_out)]
+        self.started = time.monotonic()
+        self.elapsed = 0.0
         if agent.request_raw(url, headers_out, verb, body) != Error.OK:
             agent.close()
             raise agent.get_last_error() or InvalidParameterError(f"invalid request for {url!r}")
 
     def _completed(self, *outcome: Any) -> None:
+        self.elapsed = time.monotonic() - self.started
         self.outcome = outcome
+
+    def run(self) -> Response:
+        """Drive the request to its end in this thread, sleeping on its socket meanwhile."""
+        with self.agent as agent:
+            while self.outcome is None:
+                agent.poll()
+                if self.outcome is None:
+                    agent.wait(agent.get_wait_timeout())
+            return self.response()
 
     def response(self) -> Response:
         """The `Response`, or the exception of the failure."""
         assert self.outcome is not None
         result, code, headers, content = self.outcome
+        agent = self.agent
         if result != Result.RESULT_SUCCESS:
-            raise self.agent.get_last_error() or PollHTTPError(f"request failed: {result.name}")
-        return Response(code, Headers(headers), bytes(content), self.agent.get_final_url())
+            raise agent.get_last_error() or PollHTTPError(f"request failed: {result.name}")
+        version = agent.get_response_http_version()
+        history = tuple(
+            Response(hop_code, Headers(hop_headers), b"", hop_url, hop_reason, version)
+            for hop_code, hop_headers, hop_url, hop_reason in agent.get_redirect_history()
+        )
+        return Response(
+            code,
+            Headers(headers),
+            bytes(content),
+            agent.get_final_url(),
+            agent.get_response_reason(),
+            version,
+            history,
+            self.elapsed,
+            _head_fields(agent.get_request_head()),
+        )
+
+
+_shared_pool: ConnectionPool | None = None
+_shared_lock = threading.Lock()
+
+
+def _module_pool() -> ConnectionPool:
+    """The pool of the top-level functions: made on first use, shared by every thread."""
+    global _shared_pool
+    with _shared_lock:
+        if _shared_pool is None or _shared_pool.closed:
+            _shared_pool = ConnectionPool()
+            # Idle connections are closed at exit, not left to the garbage collector.
+            atexit.register(_shared_pool.close)
+        return _shared_pool
 
 
 def request(
@@ -196,6 +303,7 @@ def request(
     accept_gzip: bool = True,
     cookie_jar: CookieJar | None = None,
     ip_version: int = 0,
+    retries: Retry | int | None = None,
 ) -> Response:
     """Make one request and return its `Response`; failures raise pollhttp exceptions.
 
@@ -204,10 +312,12 @@ def request(
     ``"Name: value"`` lines, ``(name, value)`` pairs or a mapping; a None value leaves that
     header out, a default one included. ``timeout`` limits the whole request in seconds
     (None or ``math.inf``: no limit). ``ip_version`` 4 or 6 keeps to that address family.
+    Connections come from one module-level pool and are reused across calls; proxies
+    come from the environment (lower-case ``http_proxy``, ``https_proxy``, ``no_proxy``).
     A wrong argument raises `InvalidTypeError` or `InvalidParameterError` naming it, and
     nothing is sent. Blocks the calling thread, sleeping on the socket.
     """
-    call = Call(
+    return start(
         method,
         url,
         headers=headers,
@@ -219,13 +329,37 @@ def request(
         accept_gzip=accept_gzip,
         cookie_jar=cookie_jar,
         ip_version=ip_version,
+        retries=retries,
+    ).run()
+
+
+def start(
+    method: str,
+    url: str,
+    *,
+    headers: HeaderArgument = None,
+    data: BodyArgument | Mapping[str, Any] | None = None,
+    json: Any = None,
+    timeout: float | None = None,
+    max_redirects: int = 8,
+    tls_options: TLSOptions | None = None,
+    accept_gzip: bool = True,
+    cookie_jar: CookieJar | None = None,
+    ip_version: int = 0,
+    retries: Retry | int | None = None,
+) -> Call:
+    """Start a request as `request` does, and hand back its `Call` to drive (``pollhttp.aio``)."""
+    options = _Options(
+        timeout=timeout,
+        max_redirects=max_redirects,
+        tls_options=tls_options,
+        accept_gzip=accept_gzip,
+        cookie_jar=cookie_jar,
+        ip_version=ip_version,
+        pool=_module_pool(),
+        retries=retries,
     )
-    with call.agent as agent:
-        while call.outcome is None:
-            agent.poll()
-            if call.outcome is None:
-                agent.wait(agent.get_wait_timeout())
-        return call.response()
+    return Call(method, url, headers=headers, data=data, json=json, options=options)
 
 
 def get(url: str, **kwargs: Any) -> Response:
@@ -233,6 +367,225 @@ def get(url: str, **kwargs: Any) -> Response:
     return request("GET", url, **kwargs)
 
 
+def head(url: str, **kwargs: Any) -> Response:
+    """``request("HEAD", url, ...)``."""
+    return request("HEAD", url, **kwargs)
+
+
 def post(url: str, **kwargs: Any) -> Response:
     """``request("POST", url, ...)``."""
     return request("POST", url, **kwargs)
+
+
+def put(url: str, **kwargs: Any) -> Response:
+    """``request("PUT", url, ...)``."""
+    return request("PUT", url, **kwargs)
+
+
+def patch(url: str, **kwargs: Any) -> Response:
+    """``request("PATCH", url, ...)``."""
+    return request("PATCH", url, **kwargs)
+
+
+def delete(url: str, **kwargs: Any) -> Response:
+    """``request("DELETE", url, ...)``."""
+    return request("DELETE", url, **kwargs)
+
+
+def options(url: str, **kwargs: Any) -> Response:
+    """``request("OPTIONS", url, ...)``."""
+    return request("OPTIONS", url, **kwargs)
+
+
+_UNSET: Any = object()
+
+
+class BaseSession:
+    """A Session's settings and how it turns a call into a `Call`; see `Session`."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str = "",
+        headers: HeaderArgument = None,
+        params: Mapping[str, Any] | None = None,
+        auth: tuple[str, str] | Callable[[list[str]], list[str]] | None = None,
+        timeout: float | None = None,
+        max_redirects: int = 8,
+        tls_options: TLSOptions | None = None,
+        verify: bool | str = True,
+        proxies: Mapping[str, str | None] | None = None,
+        trust_env: bool = True,
+        retries: Retry | int | None = None,
+        accept_gzip: bool = True,
+        ip_version: int = 0,
+        pool: ConnectionPool | None = None,
+        max_per_host: int = 10,
+        resolve_overrides: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        from http.cookiejar import CookieJar  # noqa: PLC0415 - only sessions keep cookies
+
+        self.base_url = check_text("base_url", base_url)
+        lines, left_out = check_headers("headers", headers)
+        self.headers: list[str | tuple[str, None]] = [*lines]
+        self.headers += [(name, None) for name in sorted(left_out)]
+        self.params = dict(params or {})
+        if auth is not None and not callable(auth):
+            if not (isinstance(auth, tuple) and len(auth) == 2):
+                raise InvalidTypeError("auth must be (user, password) or a callable")
+            check_text("auth user", auth[0])
+            check_text("auth password", auth[1])
+        self.auth = auth
+        #: The cookie jar, kept across the session's requests.
+        self.cookies = CookieJar()
+        self._owns_pool = pool is None
+        self.pool = pool or ConnectionPool(
+            max_per_host=max_per_host,
+            ip_version=ip_version,
+            resolve_overrides=resolve_overrides,
+        )
+        if tls_options is None:
+            tls_options = _verify_options(verify)
+        if proxies is None and trust_env:
+            chosen: Mapping[str, Proxy | None] | None = None  # from the environment
+        else:
+            chosen = {
+                scheme: proxy_from_url(value) if value else None
+                for scheme, value in (proxies or {}).items()
+            }
+        self._options = _Options(
+            timeout=timeout,
+            max_redirects=max_redirects,
+            tls_options=tls_options,
+            accept_gzip=accept_gzip,
+            cookie_jar=self.cookies,
+            ip_version=ip_version,
+            pool=self.pool,
+            retries=Retry.from_value(retries),
+            proxies=chosen,
+        )
+        _agent(self._options).close()  # every setting checked now, not at the first request
+
+    def prepare(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: HeaderArgument = None,
+        data: BodyArgument | Mapping[str, Any] | None = None,
+        json: Any = None,
+        timeout: float | None = _UNSET,
+        max_redirects: int = _UNSET,
+        retries: Retry | int | None = _UNSET,
+    ) -> Call:
+        """Start one request with the session's settings; the caller drives the `Call`."""
+        full = self.base_url + check_text("url", url) if self.base_url else url
+        query = {**self.params, **(params or {})}
+        if query:
+            encoded = HTTPClient.query_string_from_dict(query)
+            full += ("&" if "?" in full else "?") + encoded
+        lines, left_out = check_headers("headers", headers)
+        given = {header_name(line) for line in lines} | left_out
+        # The call's own headers replace the session's of the same name.
+        merged = [h for h in self.headers if _field_name(h) not in given]
+        merged += lines
+        merged += [(name, None) for name in sorted(left_out)]
+        auth = self.auth
+        if callable(auth):
+            merged = [*auth([h for h in merged if isinstance(h, str)])]
+        elif auth is not None and "authorization" not in given:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            merged.append(f"Authorization: Basic {token}")
+        changes: dict[str, Any] = {}
+        if timeout is not _UNSET:
+            changes["timeout"] = timeout
+        if max_redirects is not _UNSET:
+            changes["max_redirects"] = max_redirects
+        if retries is not _UNSET:
+            changes["retries"] = Retry.from_value(retries)
+        options = _replace(self._options, changes)
+        return Call(method, full, headers=merged, data=data, json=json, options=options)
+
+    def close(self) -> None:
+        """Close the session's idle connections (and its pool, if it made it)."""
+        if self._owns_pool:
+            self.pool.close()
+        else:
+            self.pool.clear_idle()
+
+
+def _replace(options: _Options, changes: Mapping[str, Any]) -> _Options:
+    return replace(options, **changes) if changes else options
+
+
+def _field_name(header: str | tuple[str, None]) -> str:
+    return header_name(header) if isinstance(header, str) else header[0].strip().lower()
+
+
+def _verify_options(verify: bool | str) -> TLSOptions | None:
+    """``verify=``: True (the system's CAs), False (no verification), or a CA file path."""
+    if verify is True:
+        return None  # HTTPRequest's default, shared by every request
+    if verify is False:
+        return TLSOptions.client_unsafe()
+    if isinstance(verify, str):
+        cas = X509Certificate()
+        err = cas.load(verify)
+        if err != Error.OK:
+            raise InvalidParameterError(f"verify: cannot load CA certificates from {verify!r}")
+        return TLSOptions.client(cas)
+    raise InvalidTypeError(f"verify must be True, False or a CA file path, not {type(verify)}")
+
+
+class Session(BaseSession):
+    """Many requests with shared settings, kept-alive connections and cookies; blocking.
+
+    ``Session(base_url=..., headers=..., params=..., auth=(user, password), timeout=...,
+    max_redirects=..., verify=True/False/"ca.pem", proxies={"https": "http://proxy:3128"},
+    trust_env=True, retries=Retry(...))``; then `request` and `get`, `post`, ... as in
+    requests. Connections come from the session's `ConnectionPool` (``max_per_host``),
+    which also caches DNS answers. Use it as a context manager, or call `close`.
+    """
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Response:
+        """Make one request with the session's settings and return its `Response`.
+
+        Keywords: ``params``, ``headers``, ``data``, ``json``, ``timeout``,
+        ``max_redirects``, ``retries``; the session's values apply where one is not given.
+        """
+        return self.prepare(method, url, **kwargs).run()
+
+    def get(self, url: str, **kwargs: Any) -> Response:
+        """``request("GET", url, ...)``."""
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Response:
+        """``request("HEAD", url, ...)``."""
+        return self.request("HEAD", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Response:
+        """``request("POST", url, ...)``."""
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Response:
+        """``request("PUT", url, ...)``."""
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Response:
+        """``request("PATCH", url, ...)``."""
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Response:
+        """``request("DELETE", url, ...)``."""
+        return self.request("DELETE", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Response:
+        """``request("OPTIONS", url, ...)``."""
+        return self.request("OPTIONS", url, **kwargs)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -278,6 +278,11 @@ class _Transfer:
         self.result: tuple[Result, int, list[str], bytearray] | None = None
         self.error: PollHTTPError | None = None
         self.code = 0
+        self.reason = ""
+        self.http_version = ""
+        self.request_head = b""
+        # (code, headers, URL, reason) of each redirect response followed, in order.
+        self.history: list[tuple[int, list[str], str, str]] = []
         self.response_headers: list[str] = []
         self.body_size = -1
         self.downloaded = 0
@@ -621,6 +626,9 @@ class _Transfer:
         client, owner = self.client, self.owner
         assert client is not None
         self.code = client.get_response_code()
+        self.reason = client.get_response_reason()
+        self.http_version = client.get_response_http_version()
+        self.request_head = client.get_request_head()
         self.response_headers = client.get_response_headers()
         self.downloaded = 0
         if owner.cookie_jar is not None:
@@ -686,6 +694,7 @@ class _Transfer:
         if visits > owner.max_redirect_visits:
             raise TooManyRedirectsError(f"redirect loop at {new.text}")
         self.visited[(hop.method, new.text)] = visits
+        self.history.append((self.code, list(self.response_headers), self.url.text, self.reason))
         self.method, self.body, self.headers, self.url = hop.method, hop.body, [*hop.headers], new
         self.redirects += 1
         self.retried = False
@@ -1170,6 +1179,18 @@ class HTTPRequest:
         except InvalidParameterError as exc:
             self._last_error = exc
 
+    def use_proxy(self, proxy: Proxy | None, *, for_https: bool) -> None:
+        """Set the proxy for https (or http) URLs from a parsed `Proxy`; None unsets.
+
+        For proxies already parsed (``environment_proxy()``, ``proxy_from_url()``).
+        """
+        if proxy is not None and not isinstance(proxy, Proxy):
+            raise InvalidTypeError(f"proxy must be a Proxy or None, not {type(proxy).__name__}")
+        if check_bool("for_https", for_https):
+            self._https_proxy = proxy
+        else:
+            self._http_proxy = proxy
+
     def set_https_proxy(self, host: str, port: int, **credentials: Any) -> None:
         """The proxy for https URLs (a CONNECT tunnel), as ``HTTPClient.set_https_proxy``."""
         try:
@@ -1360,3 +1381,23 @@ class HTTPRequest:
     def get_last_error(self) -> PollHTTPError | None:
         """The exception behind the last failed result or refused call."""
         return self._last_error
+
+    def get_response_reason(self) -> str:
+        """The reason phrase of the current (or last) response. Not in Godot."""
+        transfer = self._transfer or self._last
+        return transfer.reason if transfer is not None else ""
+
+    def get_response_http_version(self) -> str:
+        """The HTTP version of the current (or last) response (``"1.1"``). Not in Godot."""
+        transfer = self._transfer or self._last
+        return transfer.http_version if transfer is not None else ""
+
+    def get_request_head(self) -> bytes:
+        """The head of the request that got the last response, as sent. Not in Godot."""
+        transfer = self._transfer or self._last
+        return transfer.request_head if transfer is not None else b""
+
+    def get_redirect_history(self) -> list[tuple[int, list[str], str, str]]:
+        """The redirects followed: ``(code, headers, url, reason)`` of each. Not in Godot."""
+        transfer = self._transfer or self._last
+        return list(transfer.history) if transfer is not None else []

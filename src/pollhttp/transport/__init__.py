@@ -9,7 +9,14 @@ from ._base import (
     wait_for_fd,
     wait_for_fds,
 )
-from ._proxy import Proxy, absolute_target, connect_authority, environment_proxy, parse_proxy
+from ._proxy import (
+    Proxy,
+    absolute_target,
+    connect_authority,
+    environment_proxy,
+    parse_proxy,
+    proxy_from_url,
+)
 from ._resolver import (
     Address,
     DNSCache,
@@ -48,6 +55,7 @@ __all__ = [
     "notify",
     "parse_host",
     "parse_proxy",
+    "proxy_from_url",
     "parse_resolve_overrides",
     "resolve_in_thread",
     "wait_for_fd",
