@@ -8,8 +8,9 @@ raise `InvalidParameterError` (a `ValueError`).
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 from ._errors import InvalidParameterError, InvalidTypeError
@@ -18,8 +19,15 @@ __all__ = [
     "NO_LIMIT",
     "check_body",
     "check_bool",
+    "check_buffer",
+    "check_bytes",
+    "check_callable",
+    "check_clock",
+    "check_hashable",
     "check_headers",
+    "check_instance",
     "check_int",
+    "check_items",
     "check_seconds",
     "check_text",
 ]
@@ -84,6 +92,24 @@ def check_body(name: str, value: object) -> bytes:
     )
 
 
+def check_items(name: str, value: object, what: str) -> list[Any]:
+    """The items of a collection (list, tuple, set, generator), read into a list.
+
+    ``what`` says what is accepted ("a list of ..."). Refused by type, because iterating
+    them would yield something else than items: a single str or bytes (characters), a
+    mapping (its keys only), a file object (its lines, or an error once it is closed).
+    """
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        raise InvalidTypeError(f"{name} must be {what}, not a single {_type_name(value)}")
+    if (
+        isinstance(value, (Mapping, io.IOBase))
+        or callable(getattr(value, "read", None))
+        or not isinstance(value, Iterable)
+    ):
+        raise InvalidTypeError(f"{name} must be {what}, not {_type_name(value)}")
+    return list(value)
+
+
 def check_headers(name: str, value: object) -> tuple[list[str], frozenset[str]]:
     """Request headers from any of the forms callers use: ``(lines, left_out)``.
 
@@ -96,18 +122,12 @@ def check_headers(name: str, value: object) -> tuple[list[str], frozenset[str]]:
     """
     if value is None:
         return [], frozenset()
-    accepted = '"Name: value" strings, (name, value) pairs or a mapping'
-    if isinstance(value, (str, bytes, bytearray)):
-        raise InvalidTypeError(
-            f"{name} must be a list of {accepted}, not a single {_type_name(value)}"
-        )
     items: Iterable[Any]
     if isinstance(value, Mapping):
         items = value.items()
-    elif isinstance(value, Iterable):
-        items = value
     else:
-        raise InvalidTypeError(f"{name} must be a list of {accepted}, not {_type_name(value)}")
+        accepted = 'a list of "Name: value" strings, (name, value) pairs or a mapping'
+        items = check_items(name, value, accepted)
     lines: list[str] = []
     left_out: set[str] = set()
     for item in items:
@@ -138,3 +158,77 @@ def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise InvalidTypeError(f"{name} must be True or False, not {_type_name(value)}")
     return value
+
+
+def check_instance(name: str, value: object, cls: type[Any], what: str = "") -> None:
+    """An instance of ``cls``; ``what`` names what is accepted, if not just ``cls``."""
+    if not isinstance(value, cls):
+        raise InvalidTypeError(f"{name} must be {what or cls.__name__}, not {_type_name(value)}")
+
+
+def check_callable(name: str, value: object, what: str) -> Callable[..., Any]:
+    """A function or other callable; ``what`` shows how it is called, e.g. ``"(host, port)"``."""
+    if not callable(value):
+        raise InvalidTypeError(f"{name} must be callable {what}, not {_type_name(value)}")
+    return value
+
+
+def check_hashable(name: str, value: object) -> Hashable:
+    """A value usable as a dictionary key (a tuple of lists, for one, is not)."""
+    try:
+        hash(value)
+    except TypeError:
+        raise InvalidTypeError(
+            f"{name} must be hashable (a str, or a tuple of str and int); "
+            f"this {_type_name(value)} is not"
+        ) from None
+    return value
+
+
+def check_bytes(name: str, value: object) -> bytes | bytearray | memoryview:
+    """Bytes to send, as they are: never copied, so a large body is not copied per write.
+
+    Text is refused: a byte stream does not choose an encoding.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return value
+    raise InvalidTypeError(
+        f"{name} must be bytes, bytearray or memoryview, not {_type_name(value)}"
+    )
+
+
+def check_buffer(name: str, value: object) -> memoryview:
+    """A buffer to read bytes into: a bytearray or a writable memoryview, seen as bytes."""
+    if not isinstance(value, (bytearray, memoryview)):
+        raise InvalidTypeError(
+            f"{name} must be a bytearray or a writable memoryview, not {_type_name(value)}"
+        )
+    try:
+        view = memoryview(value)
+        # Reads count bytes: a view of wider items (array('i'), ...) is taken as its bytes.
+        view = view if view.format == "B" and view.ndim == 1 else view.cast("B")
+    except (TypeError, ValueError) as exc:  # released, or not contiguous
+        raise InvalidParameterError(f"{name} cannot be read into: {exc}") from exc
+    if view.readonly:
+        raise InvalidParameterError(f"{name} is read-only: give a bytearray or a view of one")
+    return view
+
+
+def check_clock(name: str, value: object) -> Callable[[], float]:
+    """A clock such as ``time.monotonic``: called once here, it must return seconds.
+
+    Called now so that a wrong callable (one that needs arguments, or returns something
+    other than a number) is refused here, not at its first use much later.
+    """
+    clock = check_callable(name, value, "() -> seconds, like time.monotonic")
+    try:
+        now = clock()
+    except Exception as exc:  # the caller's code: any failure means it is no clock
+        raise InvalidTypeError(
+            f"{name} must be callable () -> seconds, like time.monotonic; it raised {exc!r:.100}"
+        ) from exc
+    if isinstance(now, bool) or not isinstance(now, (int, float)):
+        raise InvalidTypeError(f"{name} must return seconds as a number, not {_type_name(now)}")
+    if math.isnan(now):
+        raise InvalidParameterError(f"{name} returned NaN, not seconds")
+    return clock

@@ -43,6 +43,7 @@ from .transport import (
     wait_for_fds,
     wakeup_fd,
 )
+from .transport._resolver import call_resolver
 
 __all__ = ["Connector", "Step", "Target"]
 
@@ -157,7 +158,7 @@ class Connector:
             self._start_tcp([(self._host, self._port)])
         else:
             self.step = Step.RESOLVE
-            self._resolution = resolver(self._host, self._port)
+            self._resolution = call_resolver(resolver, self._host, self._port)
 
     # -- driving -------------------------------------------------------------------------
 

@@ -13,13 +13,22 @@ import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ._checks import check_int, check_seconds
+from ._checks import (
+    check_callable,
+    check_clock,
+    check_hashable,
+    check_instance,
+    check_int,
+    check_seconds,
+)
 from ._enums import Status
 from .client import HTTPClient
 from .protocol import Limits
 from .transport import DNSCache, Resolver, notify
 
 __all__ = ["ConnectionPool"]
+
+_MAX_COUNT = 1 << 16
 
 
 @dataclass
@@ -55,30 +64,73 @@ class ConnectionPool:
         connect_timeout: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        #: The most connections to one key at once, lent and idle together.
-        self.max_per_host = check_int("max_per_host", max_per_host, 1, 1 << 16)
-        #: The most idle connections kept for one key (default: ``max_per_host``).
+        self.max_per_host = max_per_host
         self.max_idle_per_host = (
-            self.max_per_host
-            if max_idle_per_host is None
-            else check_int("max_idle_per_host", max_idle_per_host, 0, 1 << 16)
+            self.max_per_host if max_idle_per_host is None else max_idle_per_host
         )
-        #: Seconds an idle connection is kept; an older one is closed, not reused.
-        self.idle_timeout = check_seconds("idle_timeout", idle_timeout)
-        #: The resolver of every client made here: one DNS cache for all of them.
-        self.resolver: Resolver = DNSCache() if resolver is None else resolver
+        self.idle_timeout = idle_timeout
+        self.resolver = DNSCache() if resolver is None else resolver
         self.limits = limits
-        self._clock = clock
+        self._clock = check_clock("clock", clock)
         self._hosts: dict[Hashable, _Host] = {}
         self._lock = threading.Lock()
         self._closed = False
         # The clients' own settings, checked here by the client's own setters: every
         # client the pool makes is a copy of this one's configuration.
-        self._template = HTTPClient(limits=limits, resolver=self.resolver)
+        self._template = HTTPClient(limits=self.limits, resolver=self.resolver)
         self._template.ip_version = ip_version
         self._template.happy_eyeballs_delay = happy_eyeballs_delay
         self._template.resolve_overrides = resolve_overrides or {}
         self._template.connect_timeout = connect_timeout
+
+    # -- settings: checked when set, so that acquire() never fails on them ---------------
+
+    @property
+    def max_per_host(self) -> int:
+        """The most connections to one key at once, lent and idle together."""
+        return self._max_per_host
+
+    @max_per_host.setter
+    def max_per_host(self, count: int) -> None:
+        self._max_per_host = check_int("max_per_host", count, 1, _MAX_COUNT)
+
+    @property
+    def max_idle_per_host(self) -> int:
+        """The most idle connections kept for one key (default: ``max_per_host``)."""
+        return self._max_idle_per_host
+
+    @max_idle_per_host.setter
+    def max_idle_per_host(self, count: int) -> None:
+        self._max_idle_per_host = check_int("max_idle_per_host", count, 0, _MAX_COUNT)
+
+    @property
+    def idle_timeout(self) -> float | None:
+        """Seconds an idle connection is kept (None: no limit); an older one is closed."""
+        return self._idle_timeout
+
+    @idle_timeout.setter
+    def idle_timeout(self, seconds: float | None) -> None:
+        self._idle_timeout = check_seconds("idle_timeout", seconds)
+
+    @property
+    def resolver(self) -> Resolver:
+        """The resolver of every client made here: one DNS cache for all of them."""
+        return self._resolver
+
+    @resolver.setter
+    def resolver(self, resolver: Resolver) -> None:
+        self._resolver = check_callable("resolver", resolver, "(host, port) -> Resolution")
+
+    @property
+    def limits(self) -> Limits | None:
+        """The `Limits` of every client made here (None: the default ones)."""
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Limits | None) -> None:
+        if limits is not None:
+            check_instance("limits", limits, Limits, "Limits or None")
+        self._limits = limits
 
     # -- lending -------------------------------------------------------------------------
 
@@ -89,6 +141,7 @@ class ConnectionPool:
         ``max_per_host`` are out; try again after one is released (each `release` rings
         the wake-up descriptor that `pollhttp.wait()` sleeps on).
         """
+        check_hashable("key", key)
         stale: list[HTTPClient] = []
         try:
             with self._lock:
@@ -127,6 +180,8 @@ class ConnectionPool:
 
     def release(self, key: Hashable, client: HTTPClient) -> None:
         """Take ``client`` back: kept if it is CONNECTED (reusable) and the pool is open."""
+        check_hashable("key", key)
+        check_instance("client", client, HTTPClient, "the HTTPClient that acquire() lent")
         closing: list[HTTPClient] = []
         with self._lock:
             host = self._hosts.setdefault(key, _Host())
@@ -147,6 +202,7 @@ class ConnectionPool:
 
     def connections(self, key: Hashable) -> tuple[int, int]:
         """(lent, idle) connections for ``key``."""
+        check_hashable("key", key)
         with self._lock:
             host = self._hosts.get(key)
             return (host.lent, len(host.idle)) if host is not None else (0, 0)

@@ -872,9 +872,24 @@ def drive_key(ctx: Ctx, key: CryptoKey) -> None:
         )
 
 
+def _tolerant(trace: Callable[..., object]) -> Callable[..., None]:
+    """``trace``, with what it raises caught: only its caller's own code raises there."""
+
+    def call(*args: object) -> None:
+        with contextlib.suppress(Exception):
+            trace(*args)
+
+    return call
+
+
 def drive_object(ctx: Ctx, obj: object, value: object) -> None:
     """Use ``obj`` (the owner's instance after the call, or what a factory returned)."""
     if isinstance(obj, HTTPClient):
+        if callable(value) and obj.trace is value:
+            # A trace the caller gave may raise when called (``int`` does, with two
+            # arguments), as a Signal callback may: that is the caller's error, not
+            # pollhttp's, so it is caught here; the client's own use of it is still driven.
+            obj.trace = _tolerant(value)
         drive_client(ctx, obj)
     elif isinstance(obj, HTTPRequest):
         drive_request(ctx, obj)

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from .._checks import check_instance
+from .._errors import InvalidParameterError
+
 # Godot's String.uri_encode keeps only A-Z a-z 0-9 _ . - ~ and writes %XX in upper case;
 # urllib's quote does exactly that with safe="".
 
@@ -61,13 +64,17 @@ def query_string_from_dict(fields: Mapping[Any, Any]) -> str:
     once per item (an empty one omits the key); other values are formatted like Godot's
     ``String(Variant)`` (``True`` is ``true``, ``2.0`` is ``2.0``) and percent-encoded.
     """
+    check_instance("fields", fields, Mapping, "a mapping of names to values")
     parts: list[str] = []
-    for key, value in fields.items():
-        name = _uri_encode(godot_str(key))
-        if isinstance(value, (list, tuple)):
-            parts.extend(f"{name}={_uri_encode(godot_str(item))}" for item in value)
-        elif value is None:
-            parts.append(name)
-        else:
-            parts.append(f"{name}={_uri_encode(godot_str(value))}")
+    try:
+        for key, value in fields.items():
+            name = _uri_encode(godot_str(key))
+            if isinstance(value, (list, tuple)):
+                parts.extend(f"{name}={_uri_encode(godot_str(item))}" for item in value)
+            elif value is None:
+                parts.append(name)
+            else:
+                parts.append(f"{name}={_uri_encode(godot_str(value))}")
+    except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 to percent-encode
+        raise InvalidParameterError(f"fields hold text that is not valid Unicode: {exc}") from exc
     return "&".join(parts)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import selectors
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from .._checks import check_buffer, check_bytes, check_int, check_seconds
 from .._enums import Error
-from .._errors import NetworkError, PollHTTPError
+from .._errors import InvalidParameterError, NetworkError, PollHTTPError
 
 __all__ = [
     "READY_NOW",
@@ -16,6 +18,7 @@ __all__ = [
     "PrefixedStreamPeer",
     "StreamPeer",
     "network_error",
+    "read_size",
     "wait_for_fd",
     "wait_for_fds",
 ]
@@ -40,6 +43,15 @@ class Interest(NamedTuple):
 
 
 READY_NOW = Interest(-1, False, False)
+
+#: The most bytes one read asks the stream below for: a read returns "up to nbytes", and
+#: a socket read allocates all it is asked for before it knows how much has arrived.
+MAX_READ = 16 * 1024 * 1024
+
+
+def read_size(nbytes: object) -> int:
+    """``nbytes`` of a read, checked: an int of 0 or more, and at most `MAX_READ`."""
+    return min(check_int("nbytes", nbytes, 0, sys.maxsize), MAX_READ)
 
 
 def network_error(exc: OSError, doing: str) -> NetworkError:
@@ -81,6 +93,11 @@ class StreamPeer(ABC):
 
     _last_error: PollHTTPError | None = None
 
+    def _refused(self, error: InvalidParameterError) -> Error:
+        """Refuse an argument as Godot does: return the code, keep the reason for later."""
+        self._last_error = error
+        return error.code
+
     @abstractmethod
     def get_partial_data(self, nbytes: int) -> tuple[Error, bytes]:
         """Return up to ``nbytes`` bytes that are available now."""
@@ -97,9 +114,14 @@ class StreamPeer(ABC):
         """Like ``get_partial_data``, into ``buffer``; returns how many bytes were read.
 
         Not in Godot. Lets a reader reuse one buffer instead of allocating one per read.
+        ``buffer`` is a bytearray or a writable memoryview.
         """
-        err, data = self.get_partial_data(len(buffer))
-        buffer[: len(data)] = data
+        try:
+            view = check_buffer("buffer", buffer)
+        except InvalidParameterError as exc:
+            return self._refused(exc), 0
+        err, data = self.get_partial_data(len(view))
+        view[: len(data)] = data
         return err, len(data)
 
     def poll(self) -> Error:
@@ -121,8 +143,13 @@ class StreamPeer(ABC):
     def wait(
         self, *, readable: bool = True, writable: bool = False, timeout: float | None = None
     ) -> bool:
-        """Block until the peer may make progress; False when it cannot wait at all."""
-        return wait_for_fd(self.fileno(), readable=readable, writable=writable, timeout=timeout)
+        """Block until the peer may make progress; False when it cannot wait at all.
+
+        ``timeout`` None, ``math.inf`` or huge is no limit; negative or NaN raises
+        `InvalidParameterError`.
+        """
+        seconds = check_seconds("timeout", timeout)
+        return wait_for_fd(self.fileno(), readable=readable, writable=writable, timeout=seconds)
 
     def close(self) -> None:  # noqa: B027 - optional for peers with nothing to release
         """Release the connection; a closed peer reports ``ERR_FILE_EOF`` or an error."""
@@ -137,7 +164,10 @@ class StreamPeer(ABC):
         Godot's ``put_data`` blocks the same way; without a descriptor to wait on this
         returns ``ERR_BUSY`` with the unsent rest dropped.
         """
-        view = memoryview(data)
+        try:
+            view = memoryview(check_bytes("data", data))
+        except InvalidParameterError as exc:
+            return self._refused(exc)
         while view:
             err, sent = self.put_partial_data(view)
             if err != Error.OK:
@@ -153,10 +183,13 @@ class StreamPeer(ABC):
 
         On end of stream or error it returns that code with the bytes read so far.
         """
+        try:
+            missing = check_int("nbytes", nbytes, 0, sys.maxsize)
+        except InvalidParameterError as exc:
+            return self._refused(exc), b""
         parts: list[bytes] = []
-        missing = nbytes
         while missing > 0:
-            err, data = self.get_partial_data(missing)
+            err, data = self.get_partial_data(min(missing, MAX_READ))
             if data:
                 parts.append(data)
                 missing -= len(data)
@@ -177,11 +210,19 @@ class PrefixedStreamPeer(StreamPeer):
         self._stream = stream
         self._prefix = prefix
 
+    def _refused(self, error: InvalidParameterError) -> Error:
+        # Kept by the stream below, where get_last_error() looks.
+        return self._stream._refused(error)
+
     def get_partial_data(self, nbytes: int) -> tuple[Error, bytes]:
-        if self._prefix and nbytes > 0:
-            data, self._prefix = self._prefix[:nbytes], self._prefix[nbytes:]
-            return Error.OK, data
-        return self._stream.get_partial_data(nbytes)
+        if not self._prefix:
+            return self._stream.get_partial_data(nbytes)
+        try:
+            size = read_size(nbytes)
+        except InvalidParameterError as exc:
+            return self._refused(exc), b""
+        data, self._prefix = self._prefix[:size], self._prefix[size:]
+        return Error.OK, data
 
     def put_partial_data(self, data: bytes | memoryview) -> tuple[Error, int]:
         return self._stream.put_partial_data(data)
@@ -201,9 +242,10 @@ class PrefixedStreamPeer(StreamPeer):
     def wait(
         self, *, readable: bool = True, writable: bool = False, timeout: float | None = None
     ) -> bool:
+        seconds = check_seconds("timeout", timeout)
         if readable and self._prefix:
             return True
-        return self._stream.wait(readable=readable, writable=writable, timeout=timeout)
+        return self._stream.wait(readable=readable, writable=writable, timeout=seconds)
 
     def close(self) -> None:
         self._stream.close()

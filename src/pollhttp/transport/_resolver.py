@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 import socket
 import threading
@@ -10,7 +11,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
 
-from .._errors import InvalidParameterError, InvalidTypeError, ResolveError
+from .._checks import (
+    check_callable,
+    check_clock,
+    check_instance,
+    check_int,
+    check_items,
+    check_seconds,
+)
+from .._errors import InvalidParameterError, InvalidTypeError, PollHTTPError, ResolveError
 from ._wakeup import notify
 
 __all__ = [
@@ -19,6 +28,7 @@ __all__ = [
     "Resolution",
     "Resolver",
     "ResolverStatus",
+    "call_resolver",
     "parse_host",
     "parse_resolve_overrides",
     "resolve_in_thread",
@@ -26,6 +36,8 @@ __all__ = [
 
 #: An address to connect to: (IP literal, port).
 Address = tuple[str, int]
+#: The most answers a DNSCache may be asked to remember.
+_MAX_ENTRIES = 1 << 24
 
 
 class ResolverStatus(IntEnum):
@@ -48,8 +60,22 @@ class Resolution:
     @classmethod
     def finished(cls, addresses: list[Address], error: ResolveError | None = None) -> Resolution:
         """A lookup that is already complete (for literals, caches and tests)."""
+        what = "a list of (IP address, port) pairs"
+        checked = []
+        for pair in check_items("addresses", addresses, what):
+            if not (
+                isinstance(pair, (tuple, list))
+                and len(pair) == 2
+                and isinstance(pair[0], str)
+                and isinstance(pair[1], int)
+                and not isinstance(pair[1], bool)
+            ):
+                raise InvalidTypeError(f"addresses must be {what}, not holding {pair!r:.60}")
+            checked.append((pair[0], int(pair[1])))
+        if error is not None:
+            check_instance("error", error, ResolveError, "a ResolveError or None")
         result = cls()
-        result._finish(addresses, error)
+        result._finish(checked, error)
         return result
 
     def _finish(self, addresses: list[Address], error: ResolveError | None) -> None:
@@ -73,6 +99,35 @@ class Resolution:
 
 #: What HTTPClient calls to look a host up: (host, port) -> Resolution.
 Resolver = Callable[[str, int], Resolution]
+
+
+def call_resolver(resolver: Resolver, host: str, port: int) -> Resolution:
+    """``resolver(host, port)``, checked where its answer is used.
+
+    A resolver is the caller's code: one that raises, or returns something other than a
+    `Resolution`, fails the lookup with a `ResolveError` saying so (the exception it
+    raised as the cause), instead of an error deep inside ``poll()``. An object that
+    does what a Resolution does (``get_status()``, ``wait()``, ``addresses``, ``error``)
+    is taken as one.
+    """
+    try:
+        resolution = resolver(host, port)
+    except PollHTTPError:
+        raise  # already says what went wrong (a ResolveError, most likely)
+    except Exception as exc:
+        error = ResolveError(f"cannot resolve {host!r}: the resolver raised {exc!r:.200}")
+        raise error from exc
+    if not isinstance(resolution, Resolution) and not (
+        callable(getattr(resolution, "get_status", None))
+        and callable(getattr(resolution, "wait", None))
+        and hasattr(resolution, "addresses")
+        and hasattr(resolution, "error")
+    ):
+        raise ResolveError(
+            f"cannot resolve {host!r}: the resolver returned {type(resolution).__name__}, "
+            "not a Resolution"
+        )
+    return resolution
 
 
 def _lookup(host: str, port: int, resolution: Resolution) -> None:
@@ -125,12 +180,23 @@ class DNSCache:
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 1024,
     ) -> None:
-        self._resolver = resolver
+        self._resolver = check_callable("resolver", resolver, "(host, port) -> Resolution")
+        self._clock = check_clock("clock", clock)
+        self._max_entries = check_int("max_entries", max_entries, 1, _MAX_ENTRIES)
+        self._ttl = 60.0
         self.ttl = ttl
-        self._clock = clock
-        self._max_entries = max_entries
         self._entries: dict[tuple[str, int], tuple[Resolution, float]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def ttl(self) -> float:
+        """Seconds an answer is remembered (``inf``: until `clear`); from the next lookup."""
+        return self._ttl
+
+    @ttl.setter
+    def ttl(self, seconds: float) -> None:
+        checked = check_seconds("ttl", seconds, none_ok=False)
+        self._ttl = math.inf if checked is None else checked
 
     def __call__(self, host: str, port: int) -> Resolution:
         """The remembered answer for ``(host, port)`` if still fresh, else a new lookup."""
@@ -147,8 +213,8 @@ class DNSCache:
             if len(self._entries) >= self._max_entries:
                 # The oldest answer goes first (dicts keep insertion order).
                 del self._entries[next(iter(self._entries))]
-            resolution = self._resolver(host, port)
-            self._entries[key] = (resolution, now + self.ttl)
+            resolution = call_resolver(self._resolver, host, port)
+            self._entries[key] = (resolution, now + self._ttl)
             return resolution
 
     def clear(self) -> None:

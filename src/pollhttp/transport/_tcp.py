@@ -13,9 +13,10 @@ import time
 from enum import IntEnum
 from typing import Any
 
+from .._checks import check_bool, check_buffer, check_bytes, check_int, check_seconds, check_text
 from .._enums import Error
 from .._errors import ConnectError, InvalidParameterError, NetworkError
-from ._base import StreamPeer, network_error
+from ._base import StreamPeer, network_error, read_size
 
 try:  # FIONREAD for get_available_bytes(); not on every platform.
     import fcntl
@@ -50,7 +51,7 @@ class StreamPeerTCP(StreamPeer):
     STATUS_ERROR = Status.STATUS_ERROR
 
     def __init__(self, connect_timeout: float = 30.0) -> None:
-        #: Seconds a connect may take (Godot's ``network/limits/tcp/connect_timeout_seconds``).
+        self._connect_timeout = math.inf
         self.connect_timeout = connect_timeout
         self._sock: socket.socket | None = None
         self._status = self.STATUS_NONE
@@ -59,14 +60,30 @@ class StreamPeerTCP(StreamPeer):
         self._deadline = 0.0
         self._poller: Any = None  # a select.poll object (its type has no public name)
 
+    @property
+    def connect_timeout(self) -> float:
+        """Seconds a connect may take (Godot's ``network/limits/tcp/connect_timeout_seconds``).
+
+        ``inf`` (or huge) is no limit; a new value applies from the next connect.
+        """
+        return self._connect_timeout
+
+    @connect_timeout.setter
+    def connect_timeout(self, seconds: float) -> None:
+        checked = check_seconds("connect_timeout", seconds, none_ok=False)
+        self._connect_timeout = math.inf if checked is None else checked
+
     def connect_to_host(self, host: str, port: int) -> Error:
         """Start connecting to an IP address (no name lookup); completes in ``poll()``."""
         if self._status != self.STATUS_NONE:
             return Error.ERR_ALREADY_IN_USE
         try:
+            check_text("host", host)
+            check_int("port", port, 1, 65535)
+        except InvalidParameterError as exc:
+            return self._refused(exc)
+        try:
             ipaddress.ip_address(host.split("%", 1)[0])
-            if not 1 <= port <= 65535:
-                raise ValueError("port out of range")
             family, _, _, _, sockaddr = socket.getaddrinfo(
                 host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
             )[0]
@@ -82,7 +99,7 @@ class StreamPeerTCP(StreamPeer):
             return self._connect_failed(exc.errno or 0, exc)
         sock.setblocking(False)
         self._sock = sock
-        self._deadline = time.monotonic() + self.connect_timeout
+        self._deadline = time.monotonic() + self._connect_timeout
         self._status = self.STATUS_CONNECTING
         code = sock.connect_ex(sockaddr)
         if code in _CONNECTED:
@@ -163,8 +180,9 @@ class StreamPeerTCP(StreamPeer):
 
     def set_no_delay(self, enabled: bool) -> None:
         """Turn Nagle's algorithm off (True) or on; HTTPClient turns it off."""
+        flag = check_bool("enabled", enabled)
         if self._sock is not None:
-            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(enabled))
+            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(flag))
 
     def fileno(self) -> int:
         """The socket's descriptor, or -1 when there is no socket."""
@@ -176,8 +194,10 @@ class StreamPeerTCP(StreamPeer):
         """Sleep until the socket is ready; one ``poll(2)`` call on a poller kept per socket.
 
         A blocking-mode client waits once per response, so the selector set-up that the
-        generic wait does each time is worth saving here.
+        generic wait does each time is worth saving here. ``timeout`` None, ``math.inf``
+        or huge is no limit; negative or NaN raises `InvalidParameterError`.
         """
+        timeout = check_seconds("timeout", timeout)
         sock = self._sock
         if sock is None or not hasattr(select, "poll"):
             return super().wait(readable=readable, writable=writable, timeout=timeout)
@@ -204,10 +224,14 @@ class StreamPeerTCP(StreamPeer):
 
     def get_partial_data(self, nbytes: int) -> tuple[Error, bytes]:
         """Read up to ``nbytes`` available bytes; ``ERR_FILE_EOF`` once the peer closed."""
+        try:
+            nbytes = read_size(nbytes)
+        except InvalidParameterError as exc:
+            return self._refused(exc), b""
         sock = self._sock
         if sock is None or self._status != self.STATUS_CONNECTED:
             return (Error.ERR_FILE_EOF if self._status == self.STATUS_NONE else Error.FAILED), b""
-        if nbytes <= 0:
+        if not nbytes:
             return Error.OK, b""
         try:
             data = sock.recv(nbytes)
@@ -223,6 +247,10 @@ class StreamPeerTCP(StreamPeer):
 
     def get_partial_data_into(self, buffer: memoryview) -> tuple[Error, int]:
         """``recv_into`` a caller's buffer: no allocation per read."""
+        try:
+            buffer = check_buffer("buffer", buffer)
+        except InvalidParameterError as exc:
+            return self._refused(exc), 0
         sock = self._sock
         if sock is None or self._status != self.STATUS_CONNECTED:
             return (Error.ERR_FILE_EOF if self._status == self.STATUS_NONE else Error.FAILED), 0
@@ -242,6 +270,10 @@ class StreamPeerTCP(StreamPeer):
 
     def put_partial_data(self, data: bytes | memoryview) -> tuple[Error, int]:
         """Send what the kernel takes now; ``(OK, 0)`` when its buffer is full."""
+        try:
+            check_bytes("data", data)
+        except InvalidParameterError as exc:
+            return self._refused(exc), 0
         sock = self._sock
         if sock is None or self._status != self.STATUS_CONNECTED:
             return Error.FAILED, 0

@@ -19,7 +19,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from .._checks import check_text
+from .._checks import check_bytes, check_instance, check_items, check_seconds, check_text
 from .._enums import Error
 from .._errors import (
     InvalidParameterError,
@@ -28,7 +28,7 @@ from .._errors import (
     PollHTTPError,
     TLSHandshakeError,
 )
-from ._base import StreamPeer
+from ._base import StreamPeer, read_size
 
 __all__ = ["CryptoKey", "StreamPeerTLS", "TLSOptions", "X509Certificate"]
 
@@ -50,12 +50,23 @@ _NAME_MISMATCH = (62, 64)
 
 
 def _file_path(path: object) -> Path:
-    """A file argument as a Path; a NUL in it cannot name a file (``ERR_FILE_CANT_OPEN``)."""
+    """A file argument as a Path.
+
+    A name no file can have (a NUL, or a lone surrogate the file system cannot encode)
+    is an OSError, as a missing file is: ``ERR_FILE_CANT_OPEN`` or ``ERR_FILE_CANT_WRITE``.
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidTypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
-    if "\0" in os.fspath(path):
+    name = os.fspath(path)
+    if isinstance(name, bytes):  # a PathLike may give bytes
+        raise InvalidTypeError("path must name a file as text, not bytes")
+    if "\0" in name:
         raise FileNotFoundError(f"no file name holds a NUL: {path!r}")
-    return Path(path)
+    try:
+        os.fsencode(name)
+    except UnicodeEncodeError as exc:
+        raise FileNotFoundError(f"no file name holds {path!r}: {exc.reason}") from exc
+    return Path(name)
 
 
 def _read_text(path: str | os.PathLike[str]) -> str:
@@ -331,15 +342,17 @@ class TLSOptions:
             )
         check_text("common_name_override", common_name)
         check_text("crls", crls)
-        if isinstance(pins, str) or not all(isinstance(pin, str) for pin in pins):
-            raise InvalidTypeError('pins must be a list of "sha256//<base64>" strings')
+        what = 'a list of "sha256//<base64>" strings'
+        pin_list = check_items("pins", pins, what)
+        if not all(isinstance(pin, str) for pin in pin_list):
+            raise InvalidTypeError(f"pins must be {what}")
         if crls and not _PEM_CRL.search(crls):
             raise InvalidParameterError("crls holds no PEM X509 CRL")
         options = cls(_FACTORY)
         options._mode = mode
         options._trusted = trusted
         options._common_name = common_name
-        options._pins = tuple(_parse_pin(pin) for pin in pins)
+        options._pins = tuple(_parse_pin(pin) for pin in pin_list)
         options._crls = crls
         options._certificate = certificate
         options._key = key
@@ -478,9 +491,17 @@ class StreamPeerTLS(StreamPeer):
         """Start a client handshake over ``stream``; ``poll()`` completes it.
 
         ``common_name`` is the server name for SNI and verification, unless the options
-        override it or are unsafe (then no name is sent or checked).
+        override it or are unsafe (then no name is sent or checked). A wrong argument
+        returns ``ERR_INVALID_PARAMETER``, the reason kept for ``get_last_error()``.
         """
-        options = options or TLSOptions.client()
+        try:
+            check_instance("stream", stream, StreamPeer, "a StreamPeer")
+            check_text("common_name", common_name)
+            if options is not None:
+                check_instance("options", options, TLSOptions, "TLSOptions.client() or None")
+        except InvalidParameterError as exc:
+            return self._refused(exc)
+        options = TLSOptions.client() if options is None else options
         if options.is_server():
             return self._refuse("connect_to_stream() needs client options")
         name = options.get_common_name_override() or common_name
@@ -494,6 +515,11 @@ class StreamPeerTLS(StreamPeer):
 
     def accept_stream(self, stream: StreamPeer, options: TLSOptions) -> Error:
         """Start a server handshake over ``stream``; ``poll()`` completes it."""
+        try:
+            check_instance("stream", stream, StreamPeer, "a StreamPeer")
+            check_instance("options", options, TLSOptions, "TLSOptions.server()")
+        except InvalidParameterError as exc:
+            return self._refused(exc)
         if not options.is_server():
             return self._refuse("accept_stream() needs TLSOptions.server()")
         try:
@@ -503,8 +529,7 @@ class StreamPeerTLS(StreamPeer):
         return self._start(stream, sslobj, ())
 
     def _refuse(self, message: str) -> Error:
-        self._last_error = InvalidParameterError(message)
-        return Error.ERR_INVALID_PARAMETER
+        return self._refused(InvalidParameterError(message))
 
     def _start(self, stream: StreamPeer, sslobj: ssl.SSLObject, pins: tuple[bytes, ...]) -> Error:
         if self._status != self.STATUS_DISCONNECTED or self._ssl is not None:
@@ -618,6 +643,10 @@ class StreamPeerTLS(StreamPeer):
         ``ERR_FILE_EOF`` after the peer's close_notify; a connection cut without one is
         ``ERR_CONNECTION_ERROR`` (truncation), never a clean end.
         """
+        try:
+            nbytes = read_size(nbytes)
+        except InvalidParameterError as exc:
+            return self._refused(exc), b""
         if nbytes > 0 and self._plain:
             data, self._plain = self._plain[:nbytes], self._plain[nbytes:]
             return Error.OK, data
@@ -660,6 +689,10 @@ class StreamPeerTLS(StreamPeer):
 
     def put_partial_data(self, data: bytes | memoryview) -> tuple[Error, int]:
         """Encrypt and send what the stream can take now."""
+        try:
+            check_bytes("data", data)
+        except InvalidParameterError as exc:
+            return self._refused(exc), 0
         if self._status != self.STATUS_CONNECTED or self._ssl is None:
             return Error.FAILED, 0
         try:
@@ -722,6 +755,7 @@ class StreamPeerTLS(StreamPeer):
         self, *, readable: bool = True, writable: bool = False, timeout: float | None = None
     ) -> bool:
         """Wait on the stream below; ciphertext still to send means waiting to write."""
+        timeout = check_seconds("timeout", timeout)
         if self.has_pending_output():
             writable = True
         if self._stream is None:
