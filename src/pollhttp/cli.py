@@ -54,7 +54,8 @@ from ._errors import (
 from ._version import __version__
 from .client import HTTPClient
 from .http_request import HTTPRequest, Result
-from .protocol._headers import TOKEN
+from .protocol import TOKEN
+from .retry import IDEMPOTENT_METHODS, Retry
 from .transport import (
     CryptoKey,
     Proxy,
@@ -410,6 +411,31 @@ def _build_parser() -> _Parser:
         help="most time for each whole transfer, redirects included",
     )
     conn.add_argument(
+        "--retry",
+        type=_count,
+        metavar="N",
+        help="retry a transient failure N times (a timeout, a lost connection, 408, 429, "
+        "500, 502, 503, 504), waiting 1 s, then twice as long each time",
+    )
+    conn.add_argument(
+        "--retry-delay",
+        type=_seconds,
+        metavar="SECONDS",
+        help="with --retry: wait this long before each retry instead",
+    )
+    conn.add_argument(
+        "--retry-max-time",
+        type=_seconds,
+        metavar="SECONDS",
+        help="with --retry: start no retry later than this after the first attempt",
+    )
+    conn.add_argument(
+        "--retry-all-errors",
+        action="store_true",
+        help="with --retry: retry on every error, any method (POST too) and any status "
+        "of 400 or more",
+    )
+    conn.add_argument(
         "-4",
         "--ipv4",
         dest="ip_version",
@@ -543,6 +569,7 @@ class Options:
     connect_timeout: float | None = None
     ip_version: int | None = None  # 4 or 6: only addresses of that family (-4, -6)
     max_time: float = 0.0
+    retry: Retry | None = None  # --retry and its companions
     max_filesize: int = -1
     resume: bool = False
     include: bool = False
@@ -981,6 +1008,8 @@ def _options(args: argparse.Namespace) -> Options:
     opts.connect_timeout = args.connect_timeout
     opts.ip_version = args.ip_version
     opts.max_time = args.max_time or 0.0
+    with _option("--retry"):
+        opts.retry = _retry_policy(args)
     if args.max_filesize is not None:
         if args.max_filesize < 0:
             raise UsageError("--max-filesize must be 0 or more")
@@ -1086,6 +1115,30 @@ def _option(name: str) -> Iterator[None]:
         raise UsageError(f"bad value for {name}: {exc}") from None
 
 
+#: curl's transient HTTP answers for --retry.
+_RETRY_STATUSES = frozenset((408, 429, 500, 502, 503, 504))
+
+
+def _retry_policy(args: argparse.Namespace) -> Retry | None:
+    """curl's --retry options as a `Retry` (None without --retry)."""
+    if not args.retry:
+        return None
+    delay = args.retry_delay
+    everything = args.retry_all_errors
+    return Retry(
+        total=args.retry,
+        # curl waits 1 s and doubles up to 10 minutes; --retry-delay waits a fixed time.
+        backoff_factor=delay if delay else 1.0,
+        backoff_max=delay if delay else 600.0,
+        status_forcelist=frozenset(range(400, 600)) if everything else _RETRY_STATUSES,
+        allowed_methods=frozenset(_ALL_METHODS) if everything else IDEMPOTENT_METHODS,
+        max_time=args.retry_max_time or None,
+    )
+
+
+_ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH")
+
+
 def _configure(req: HTTPRequest, opts: Options) -> None:
     """Give ``req`` the options that are its settings; a refused value is a `UsageError`."""
     with _option("--compressed"):
@@ -1096,6 +1149,8 @@ def _configure(req: HTTPRequest, opts: Options) -> None:
         req.timeout = opts.max_time
     with _option("--max-filesize"):
         req.body_size_limit = opts.max_filesize
+    if opts.retry is not None:
+        req.retries = opts.retry
     if opts.ip_version is not None:
         with _option(f"-{opts.ip_version}"):
             req.ip_version = opts.ip_version

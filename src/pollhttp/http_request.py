@@ -487,6 +487,11 @@ class _Transfer:
         policy = self.retry.increment(self.method.name.removeprefix("METHOD_"), failure)
         if policy is None:
             return False
+        delay = policy.delay(retry_after)
+        if policy.max_time is not None and (
+            time.monotonic() + delay - self.started > policy.max_time
+        ):
+            return False  # the retry would start after max_time
         self.retry = policy
         if self.client is not None:
             self.client.close()
@@ -500,7 +505,7 @@ class _Transfer:
         self.downloaded = self.decoded = 0
         self.body_buffer = bytearray()
         self.decoder, self.undecoded = None, ""
-        self.retry_at = time.monotonic() + policy.delay(retry_after)
+        self.retry_at = time.monotonic() + delay
         self.phase = _Phase.BACKOFF
         return True
 

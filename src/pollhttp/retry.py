@@ -57,6 +57,9 @@ class Retry:
     status_forcelist: frozenset[int] = frozenset((429, 502, 503, 504))
     allowed_methods: frozenset[str] = IDEMPOTENT_METHODS
     respect_retry_after: bool = True
+    #: No retry starts later than this many seconds after the first attempt (curl's
+    #: ``--retry-max-time``); None: no such limit.
+    max_time: float | None = None
     #: How many retries this policy has already allowed.
     retries: int = 0
 
@@ -67,6 +70,7 @@ class Retry:
         _count("status", self.status)
         check_seconds("backoff_factor", self.backoff_factor, none_ok=False)
         check_seconds("backoff_max", self.backoff_max, none_ok=False)
+        check_seconds("max_time", self.max_time)
         for name in ("status_forcelist", "allowed_methods"):
             value = getattr(self, name)
             if isinstance(value, str) or not hasattr(value, "__iter__"):
