@@ -422,6 +422,7 @@ class BaseSession:
         pool: ConnectionPool | None = None,
         max_per_host: int = 10,
         resolve_overrides: Mapping[str, Sequence[str]] | None = None,
+        happy_eyeballs_delay: float | None = 0.25,
     ) -> None:
         from http.cookiejar import CookieJar  # noqa: PLC0415 - only sessions keep cookies
 
@@ -443,6 +444,7 @@ class BaseSession:
             max_per_host=max_per_host,
             ip_version=ip_version,
             resolve_overrides=resolve_overrides,
+            happy_eyeballs_delay=happy_eyeballs_delay,
         )
         if tls_options is None:
             tls_options = _verify_options(verify)

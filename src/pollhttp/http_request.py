@@ -12,7 +12,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, overload
 
@@ -1065,6 +1065,32 @@ class HTTPRequest:
     @retries.setter
     def retries(self, value: Retry | int | None) -> None:
         self._retries = Retry.from_value(value)
+
+    @property
+    def resolve_overrides(self) -> dict[str, list[str]]:
+        """``{"host:port": [addresses]}`` connected to instead of looking names up.
+
+        curl's ``--resolve``; TLS still checks the host name. It applies to the request's
+        own connection; a `ConnectionPool` has its own (``ConnectionPool(resolve_overrides=)``).
+        Not in Godot.
+        """
+        return self._own.get().get_resolve_overrides()
+
+    @resolve_overrides.setter
+    def resolve_overrides(self, value: Mapping[str, Sequence[str]]) -> None:
+        self._own.get().set_resolve_overrides(value)
+
+    @property
+    def happy_eyeballs_delay(self) -> float | None:
+        """Seconds before the next address is raced (RFC 8305); None: one after another.
+
+        Of the request's own connection; a `ConnectionPool` has its own. Not in Godot.
+        """
+        return self._own.get().get_happy_eyeballs_delay()
+
+    @happy_eyeballs_delay.setter
+    def happy_eyeballs_delay(self, value: float | None) -> None:
+        self._own.get().set_happy_eyeballs_delay(value)
 
     def get_tls_options(self) -> TLSOptions:
         """The TLS options for https URLs."""
