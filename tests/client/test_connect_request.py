@@ -28,6 +28,7 @@ from pollhttp import (
     Status,
     StreamPeerTCP,
 )
+from pollhttp.transport import Proxy
 
 from ..support.polling import connect, poll_until, poll_while_waiting, read_body
 from ..support.scripted_peer import WOULD_BLOCK, ScriptedStreamPeer
@@ -782,6 +783,25 @@ def test_text_that_cannot_be_utf8_is_an_invalid_parameter(url, headers, body):
     assert peer.written == b""
 
 
+@pytest.mark.parametrize("closed", [False, True], ids=["open", "closed"])
+def test_a_file_object_is_not_a_header_list(tmp_path, closed):
+    """Refused by its type: iterating it would give lines, or raise once it is closed."""
+    path = tmp_path / "headers.txt"
+    path.write_text("X-A: 1\n")
+    peer = ScriptedStreamPeer([])
+    c = HTTPClient()
+    c.set_connection(peer)
+    with path.open() as handle:
+        if closed:
+            handle.close()
+        assert c.request(HTTPClient.METHOD_GET, "/", handle) == Error.ERR_INVALID_PARAMETER
+    error = c.get_last_error()
+    assert isinstance(error, InvalidTypeError)
+    assert "headers must be a list of" in str(error)
+    assert c.get_status() == Status.STATUS_CONNECTED
+    assert peer.written == b""
+
+
 def test_request_needs_status_connected():
     ok_request = (HTTPClient.METHOD_GET, "/", [])
     # DISCONNECTED
@@ -938,6 +958,21 @@ def test_set_connection_none_changes_nothing():
     assert isinstance(c.get_last_error(), InvalidParameterError)
 
 
+@pytest.mark.parametrize("connection", [5, "peer", HTTPClient, b""], ids=repr)
+def test_set_connection_refuses_what_is_no_stream_peer(connection):
+    """A Godot setter: the value is refused and the reason kept, nothing raised."""
+    peer = ScriptedStreamPeer([])
+    c = HTTPClient()
+    c.set_connection(peer)
+    c.set_connection(connection)
+    assert c.get_connection() is peer
+    error = c.get_last_error()
+    assert isinstance(error, InvalidTypeError)
+    assert "connection must be a StreamPeer" in str(error)
+    c.connection = connection
+    assert c.connection is peer
+
+
 # -- query_string_from_dict --------------------------------------------------------------------
 
 
@@ -951,6 +986,99 @@ def test_query_string_from_dict_on_class_and_instance():
     assert (
         HTTPClient.query_string_from_dict(fields) == "key1=value&key2=123&key3=1&key3=2&key3=3&key4"
     )
+
+
+@pytest.mark.parametrize("fields", [None, ["a", "b"], "a=1", 5], ids=repr)
+def test_query_string_from_dict_needs_a_mapping(fields):
+    with pytest.raises(InvalidTypeError, match="fields must be a mapping"):
+        HTTPClient.query_string_from_dict(fields)
+
+
+@pytest.mark.parametrize("fields", [{"a": "\ud800"}, {"\udcff": 1}, {"a": ["x", "\ud800"]}])
+def test_query_string_from_dict_refuses_text_with_lone_surrogates(fields):
+    with pytest.raises(InvalidParameterError, match="not valid Unicode"):
+        HTTPClient.query_string_from_dict(fields)
+
+
+# -- settings that are objects: checked where they are given ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"limits": 0}, "limits must be Limits or None, not int"),
+        ({"limits": {"max_headers": 5}}, "limits must be Limits or None, not dict"),
+        ({"resolver": 0}, "resolver must be callable"),
+        ({"resolver": "localhost"}, "resolver must be callable"),
+    ],
+    ids=repr,
+)
+def test_constructor_refuses_wrong_limits_and_resolver(kwargs, match):
+    with pytest.raises(InvalidTypeError, match=match):
+        HTTPClient(**kwargs)
+
+
+def test_limits_and_trace_are_checked_when_set(client):
+    limits = client.limits
+    with pytest.raises(InvalidTypeError, match="limits must be Limits"):
+        client.limits = None  # type: ignore[assignment]
+    assert client.limits is limits
+    small = pollhttp.Limits(max_headers=5)
+    client.limits = small
+    assert client.limits is small
+    with pytest.raises(InvalidTypeError, match="trace must be callable"):
+        client.trace = "trace.log"  # type: ignore[assignment]
+    assert client.trace is None
+    events: list[str] = []
+    client.trace = lambda event, details: events.append(event)
+    assert client.connect_to_host("127.0.0.1", closed_port()) == Error.OK
+    client.trace = None
+    assert events  # the status change to CONNECTING
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda host, port: None,
+        lambda host, port: [("127.0.0.1", port)],
+        lambda host: Resolution(),  # called with (host, port): a TypeError
+    ],
+    ids=["None", "a list", "wrong arity"],
+)
+def test_a_resolver_that_gives_no_resolution_fails_the_lookup(answer):
+    """Not an assert or an AttributeError inside poll(): CANT_RESOLVE, saying why."""
+    c = HTTPClient(resolver=answer)
+    assert c.connect_to_host("named.test", 80) == Error.ERR_CANT_RESOLVE
+    assert c.get_status() == Status.STATUS_CANT_RESOLVE
+    error = c.get_last_error()
+    assert isinstance(error, ResolveError)
+    assert "the resolver" in str(error)
+    assert c.poll() == Error.ERR_CANT_RESOLVE
+
+
+@pytest.mark.parametrize("value", [None, "512", 512.0, True, [512]], ids=repr)
+def test_read_chunk_size_of_a_wrong_type_is_ignored_with_the_reason_kept(client, value):
+    """Godot ignores a size it cannot take; the type is refused the same way."""
+    client.read_chunk_size = value
+    assert client.read_chunk_size == 65536
+    error = client.get_last_error()
+    assert isinstance(error, InvalidTypeError)
+    assert "read_chunk_size must be an int" in str(error)
+    client.set_read_chunk_size(100)
+    assert isinstance(client.get_last_error(), InvalidParameterError)
+    client.set_read_chunk_size(512)
+    assert client.get_read_chunk_size() == 512
+
+
+def test_use_proxy_needs_a_proxy_and_a_flag(client):
+    with pytest.raises(InvalidTypeError, match="proxy must be a Proxy"):
+        client.use_proxy(bytearray(), for_https=False)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="proxy must be a Proxy"):
+        client.use_proxy("http://proxy.test:3128", for_https=True)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="for_https must be True or False"):
+        client.use_proxy(None, for_https="no")  # type: ignore[arg-type]
+    client.use_proxy(Proxy("127.0.0.1", 3128), for_https=False)
+    client.use_proxy(None, for_https=False)
 
 
 # -- GDScript-style names and the enums --------------------------------------------------------

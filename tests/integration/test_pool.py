@@ -12,7 +12,7 @@ import time
 import pytest
 
 import pollhttp
-from pollhttp import Error, HTTPClient, InvalidParameterError, Status
+from pollhttp import Error, HTTPClient, InvalidParameterError, InvalidTypeError, Status
 from pollhttp.pool import ConnectionPool
 
 from ..support.nginx import query
@@ -222,8 +222,72 @@ def test_threads_share_a_pool(site: Site):
         {"happy_eyeballs_delay": 9},
         {"connect_timeout": -1},
         {"resolve_overrides": {"bad": ["x"]}},
+        {"max_per_host": None},
+        {"resolver": "localhost"},
+        {"limits": 203},
+        {"clock": None},
+        {"clock": len},
     ],
 )
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(InvalidParameterError):
         ConnectionPool(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("max_per_host", None, "max_per_host must be an int"),
+        ("max_per_host", 0, "max_per_host must be 1.."),
+        ("max_idle_per_host", "2", "max_idle_per_host must be an int"),
+        ("idle_timeout", "5", "idle_timeout must be a number of seconds"),
+        ("resolver", {}, "resolver must be callable"),
+        ("limits", 203, "limits must be Limits or None"),
+    ],
+    ids=repr,
+)
+def test_settings_are_checked_when_set(name, value, error):
+    """A setting refused leaves the one before: acquire() never fails on it later."""
+    with ConnectionPool(resolver=lambda host, port: pollhttp.Resolution()) as pool:
+        before = getattr(pool, name)
+        with pytest.raises(InvalidParameterError, match=error):
+            setattr(pool, name, value)
+        assert getattr(pool, name) == before
+        client = pool.acquire(("http", "a.test", 80))
+        assert isinstance(client, HTTPClient)
+        pool.release(("http", "a.test", 80), client)
+
+
+def test_settings_set_later_apply_to_new_clients():
+    limits = pollhttp.Limits(max_headers=5)
+    with ConnectionPool() as pool:
+        pool.limits = limits
+        pool.max_per_host = 1
+        client = pool.acquire("key")
+        assert client is not None
+        assert client.limits is limits
+        assert pool.acquire("key") is None  # one at most now
+
+
+@pytest.mark.parametrize("key", [["http", "a.test", 80], {}, ("http", ["a.test"]), bytearray()])
+def test_an_unhashable_key_is_refused_by_name(key):
+    with ConnectionPool() as pool:
+        for call in (pool.acquire, pool.connections):
+            with pytest.raises(InvalidTypeError, match="key must be hashable") as raised:
+                call(key)
+            assert isinstance(raised.value, TypeError)
+        with pytest.raises(InvalidTypeError, match="key must be hashable"):
+            pool.release(key, HTTPClient())
+
+
+@pytest.mark.parametrize("client", [None, "client", ConnectionPool], ids=repr)
+def test_release_needs_the_client_that_was_lent(client):
+    key = ("http", "a.test", 80)
+    with ConnectionPool() as pool:
+        lent = pool.acquire(key)
+        assert lent is not None
+        with pytest.raises(InvalidTypeError, match="client must be the HTTPClient"):
+            pool.release(key, client)
+        assert pool.connections(key) == (1, 0)  # still lent: nothing was taken back
+        pool.release(key, lent)
+        assert pool.connections(key) == (0, 0)

@@ -503,7 +503,7 @@ class StreamPeerTLS(StreamPeer):
             return self._refused(exc)
         options = TLSOptions.client() if options is None else options
         if options.is_server():
-            return self._refuse("connect_to_stream() needs client options")
+            return self._refuse("options must be client options: these are TLSOptions.server()")
         name = options.get_common_name_override() or common_name
         hostname = None if options.is_unsafe_client() else (name or None)
         try:
@@ -521,7 +521,7 @@ class StreamPeerTLS(StreamPeer):
         except InvalidParameterError as exc:
             return self._refused(exc)
         if not options.is_server():
-            return self._refuse("accept_stream() needs TLSOptions.server()")
+            return self._refuse("options must be TLSOptions.server(): these are client options")
         try:
             sslobj = options.ssl_context().wrap_bio(self._incoming, self._outgoing, True)
         except (ssl.SSLError, ValueError, OSError) as exc:
