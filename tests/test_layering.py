@@ -13,7 +13,7 @@ def _imports(path: Path) -> set[str]:
     """Absolute module names imported by a file (relative imports resolved)."""
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     package = parts[:-1]  # a module and an __init__ both resolve against their folder
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)

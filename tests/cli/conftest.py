@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -51,7 +52,7 @@ def run_cli(
     cwd: Path | str | None = None,
     timeout: float = 20,
     fake_dns: dict[str, str] | None = None,
-    stdout: object = subprocess.PIPE,
+    stdout: int | IO[bytes] | None = subprocess.PIPE,
 ) -> Ran:
     """Run ``pollhttp ARGS`` and return its exit status, stdout and stderr.
 
@@ -68,7 +69,7 @@ def run_cli(
     proc = subprocess.run(
         command,
         input=stdin if stdin is not None else b"",
-        stdout=stdout,  # type: ignore[arg-type]
+        stdout=stdout,
         stderr=subprocess.PIPE,
         env=cli_env(extra),
         cwd=cwd,

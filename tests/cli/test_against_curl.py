@@ -14,13 +14,13 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.support.nginx import NginxServer, find_nginx
+from tests.support.nginx import NginxServer
 from tests.support.servers import Read, ScriptedServer, Send, response
 
 from .conftest import cli_env, free_port, run_cli
@@ -205,11 +205,10 @@ ROWS = [
 
 
 @pytest.fixture(scope="module")
-def nginx_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = NginxServer(tmp_path_factory.mktemp("nginx"), find_nginx())
-    server.write_file("hello.txt", b"Hello from nginx!\n")
-    with server:
-        yield f"http://127.0.0.1:{server.port}"
+def nginx_url(nginx: NginxServer) -> str:
+    """The shared nginx (tests/conftest.py), serving hello.txt."""
+    nginx.write_file("hello.txt", b"Hello from nginx!\n")
+    return f"http://127.0.0.1:{nginx.port}"
 
 
 _NORMAL = [

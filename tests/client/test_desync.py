@@ -230,13 +230,6 @@ def listener() -> Iterator[Listener]:
         made.sock.close()
 
 
-@pytest.fixture
-def client() -> Iterator[HTTPClient]:
-    made = HTTPClient()
-    yield made
-    made.close()
-
-
 # -- steps and checks --------------------------------------------------------------------------
 
 
@@ -621,11 +614,6 @@ def test_server_closing_the_idle_connection_stops_the_next_request_and_nothing_i
 
 
 # -- over TLS ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pollhttp
 from pollhttp import ConnectError, Error, HTTPClient, Resolution, Status
 from pollhttp._connector import interleave
 
-from ..support.polling import poll_while_waiting, read_body
+from ..support.polling import poll_while_waiting, read_body, tcp_connection_of
 from ..support.servers import Read, ScriptedServer, Send, needs_ipv6, response
 from ..waiting.conftest import cpu_share
 
@@ -100,7 +100,7 @@ def test_a_hanging_first_address_costs_the_delay_not_the_connect_timeout(blackho
         client.happy_eyeballs_delay = 0.2
         elapsed = connect_and_time(client)
         assert client.get_status() == Status.STATUS_CONNECTED, client.get_last_error()
-        assert client.get_connection().get_connected_port() == srv.port
+        assert tcp_connection_of(client).get_connected_port() == srv.port
         # About the delay: far below the 30 s connect_timeout the sequential way costs.
         assert 0.19 <= elapsed < 2.0
         assert client.request(HTTPClient.METHOD_GET, "/", []) == Error.OK
@@ -126,13 +126,16 @@ def test_while_racing_the_interest_covers_every_attempt_and_the_timeout_the_next
         interest = client.get_wait_interest()
         assert interest is not None
         assert (interest.read, interest.write, interest.others) == (False, True, ())
-        assert 0.3 < client.get_wait_timeout() <= 0.5  # when the next attempt starts
+        wait_timeout = client.get_wait_timeout()
+        assert wait_timeout is not None
+        assert 0.3 < wait_timeout <= 0.5  # when the next attempt starts
         # pollhttp.wait() sleeps until the next attempt is due, not longer.
         start = time.monotonic()
         assert pollhttp.wait([client], 5.0) == [client]
         assert 0.3 < time.monotonic() - start < 1.5
         client.poll()
         interest = client.get_wait_interest()
+        assert interest is not None
         assert len(interest.descriptors()) == 2
         assert len(set(interest.descriptors())) == 2
         client.close()
@@ -149,7 +152,7 @@ def test_a_refused_first_address_moves_on_at_once():
             client.happy_eyeballs_delay = delay
             elapsed = connect_and_time(client)
             assert client.get_status() == Status.STATUS_CONNECTED, client.get_last_error()
-            assert client.get_connection().get_connected_port() == srv.port
+            assert tcp_connection_of(client).get_connected_port() == srv.port
             assert elapsed < 1.0, delay  # neither the delay nor a timeout
             client.close()
 
@@ -235,7 +238,9 @@ def test_racing_costs_no_cpu(blackhole):
 
         share, calls = cpu_share(step, 1.5)
         assert client.get_status() == Status.STATUS_CONNECTING
-        assert len(client.get_wait_interest().descriptors()) == 2
+        interest = client.get_wait_interest()
+        assert interest is not None
+        assert len(interest.descriptors()) == 2
         assert share < 0.05, (share, calls)
         client.close()
     finally:
@@ -264,7 +269,7 @@ def test_the_losing_attempts_are_closed(blackhole):
                     client.poll()
                 assert not any(c.get_status() == Status.STATUS_CANT_CONNECT for c in clients)
             for client in clients:
-                assert client.get_connection().get_connected_port() == port
+                assert tcp_connection_of(client).get_connected_port() == port
                 client.close()
 
         race(1)
@@ -288,7 +293,7 @@ def test_a_hanging_ipv6_address_then_a_good_ipv4_one():
             client = HTTPClient(resolver=resolving_to(("::1", hole.port), ("127.0.0.1", srv.port)))
             elapsed = connect_and_time(client)  # the default delay, 0.25 s
             assert client.get_status() == Status.STATUS_CONNECTED, client.get_last_error()
-            assert client.get_connection().get_connected_host() == "127.0.0.1"
+            assert tcp_connection_of(client).get_connected_host() == "127.0.0.1"
             assert 0.24 <= elapsed < 2.0
             client.close()
     finally:

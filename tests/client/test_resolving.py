@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-import trustme
 
 from pollhttp import (
     DNSCache,
@@ -24,10 +23,8 @@ from pollhttp import (
 )
 from pollhttp.transport import ResolverStatus
 
-from ..support.polling import connect, fetch, poll_while_waiting
+from ..support.polling import connect, fetch, poll_while_waiting, tcp_connection_of
 from ..support.servers import Read, ScriptedServer, Send, response
-from ..support.tls import Read as TLSRead
-from ..support.tls import Send as TLSSend
 from ..support.tls import TLSServer, ca_certificate, server_context
 
 OK_SCRIPT = [Read(), Send(response(body=b"ok"))]
@@ -186,20 +183,15 @@ def test_override_addresses_are_tried_in_turn():
         # The server listens on 127.0.0.1 only: 127.0.0.2 (loopback too) refuses.
         client.resolve_overrides = {f"multi.test:{srv.port}": ["127.0.0.2", "127.0.0.1"]}
         connect(client, "multi.test", srv.port)
-        assert client.get_connection().get_connected_host() == "127.0.0.1"
+        assert tcp_connection_of(client).get_connected_host() == "127.0.0.1"
         assert fetch(client, "/") == b"ok"
         client.close()
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 @pytest.mark.parametrize(("certified", "works"), [("tls.test", True), ("other.test", False)])
 def test_over_tls_the_certificate_is_checked_against_the_host_name(ca, certified, works):
     leaf = ca.issue_cert(certified)
-    with TLSServer([[TLSRead(), TLSSend(response(body=b"ok"))]], server_context(leaf=leaf)) as srv:
+    with TLSServer([[Read(), Send(response(body=b"ok"))]], server_context(leaf=leaf)) as srv:
         client = HTTPClient(resolver=CountingResolver([]))
         client.connect_timeout = 5
         client.resolve_overrides = {f"tls.test:{srv.port}": ["127.0.0.1"]}

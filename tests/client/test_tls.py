@@ -11,7 +11,6 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import trustme
@@ -53,33 +52,16 @@ OK = [Read(), Send(response(body=OK_BODY))]
 
 
 @pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def other_ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def leaf(ca: trustme.CA) -> trustme.LeafCert:
-    """The usual server certificate: valid for 127.0.0.1 and localhost."""
-    return ca.issue_cert("127.0.0.1", "localhost")
-
-
-@pytest.fixture(scope="module")
 def named_leaf(ca: trustme.CA) -> trustme.LeafCert:
     """A certificate for other.test only."""
     return ca.issue_cert("other.test")
 
 
 @pytest.fixture
-def client() -> Iterator[HTTPClient]:
-    made = HTTPClient()
-    made.connect_timeout = 5.0
-    yield made
-    made.close()
+def client(client: HTTPClient) -> HTTPClient:
+    """The shared client (tests/conftest.py), with a connect timeout of 5 s."""
+    client.connect_timeout = 5.0
+    return client
 
 
 def trusting(ca: trustme.CA, **kwargs: object) -> TLSOptions:

@@ -10,10 +10,8 @@ import trustme
 
 from pollhttp import Error, HTTPClient, Resolution, StaleConnectionError, Status, TLSOptions
 
-from ..support.polling import connect, fetch, poll_until, poll_while_waiting
+from ..support.polling import connect, connection_of, fetch, poll_until, poll_while_waiting
 from ..support.servers import Read, ScriptedServer, Send, response
-from ..support.tls import Read as TLSRead
-from ..support.tls import Send as TLSSend
 from ..support.tls import TLSServer, ca_certificate, server_context
 
 
@@ -90,7 +88,7 @@ def test_resolution_and_failed_attempts_are_traced():
 def test_the_tls_session_is_traced():
     ca = trustme.CA()
     leaf = ca.issue_cert("127.0.0.1")
-    script = [TLSRead(), TLSSend(response(body=b"ok"))]
+    script = [Read(), Send(response(body=b"ok"))]
     with TLSServer([script], server_context(leaf=leaf)) as srv:
         client = HTTPClient()
         trace = client.trace = Recorder()
@@ -131,7 +129,7 @@ def test_an_idle_connection_closed_by_the_server_is_traced_by_request():
         conn, _ = listener.accept()
         conn.close()  # the server closes the idle connection
         # Wait until the close has reached the client's socket, without reading it.
-        ready, _, _ = select.select([client.get_connection().fileno()], [], [], 5)
+        ready, _, _ = select.select([connection_of(client).fileno()], [], [], 5)
         assert ready
         trace = client.trace = Recorder()
         assert (

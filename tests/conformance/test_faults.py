@@ -347,11 +347,6 @@ def test_reset_while_a_large_upload_is_written() -> None:
 # -- TLS handshake faults -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 @pytest.mark.parametrize(
     ("script", "reason"),
     [

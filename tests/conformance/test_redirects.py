@@ -30,8 +30,6 @@ from pollhttp import (
 )
 
 from ..support.servers import Close, Read, ScriptedServer, Send, Step
-from ..support.tls import Read as TLSRead
-from ..support.tls import Send as TLSSend
 from ..support.tls import TLSServer, ca_certificate, server_context
 from .common import head
 from .harness import GET, HEAD, POST, PUT, ClientRun, complete, drive_client, make_request
@@ -673,19 +671,9 @@ def _decoded(line: str) -> str:
 # -- https origins: scheme changes and downgrades (32, 33) ----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def leaf(ca: trustme.CA) -> trustme.LeafCert:
-    return ca.issue_cert("127.0.0.1", "localhost")
-
-
 def test_E32f_http_to_https_strips_credentials(ca: trustme.CA, leaf: trustme.LeafCert) -> None:
     """E32f: a scheme change is a new origin: credentials are dropped on the way to https."""
-    secure = TLSServer([[TLSRead(), TLSSend(FINAL)]], server_context(leaf=leaf))
+    secure = TLSServer([[Read(), Send(FINAL)]], server_context(leaf=leaf))
     moved = redirect("302 Found", f"https://127.0.0.1:{secure.port}/final")
     with secure, ScriptedServer([serve_all(moved)]) as plain:
         run = make_request()
@@ -706,7 +694,7 @@ def test_E33_https_to_http_downgrade_strips_credentials(
     """E33: https to http on the same host drops Authorization, Cookie, Proxy-Authorization."""
     with ScriptedServer([serve_all(FINAL)]) as plain:
         moved = redirect("301 Moved Permanently", f"http://localhost:{plain.port}/final")
-        with TLSServer([[TLSRead(), TLSSend(moved)]], server_context(leaf=leaf)) as secure:
+        with TLSServer([[Read(), Send(moved)]], server_context(leaf=leaf)) as secure:
             run = make_request()
             run.req.set_tls_options(TLSOptions.client(ca_certificate(ca)))
             try:

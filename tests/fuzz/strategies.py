@@ -256,25 +256,25 @@ def response(draw, method: str) -> tuple[bytes, dict[str, object]]:
 
 def mutate(draw, data: bytes) -> bytes:
     """Flip, insert, delete or truncate a few bytes."""
-    data = bytearray(data)
+    buffer = bytearray(data)
     for _ in range(draw(st.integers(1, 4))):
-        if not data:
+        if not buffer:
             break
         op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "dup"]))
-        i = draw(st.integers(0, len(data) - 1))
+        i = draw(st.integers(0, len(buffer) - 1))
         if op == "flip":
-            data[i] = draw(st.integers(0, 255))
+            buffer[i] = draw(st.integers(0, 255))
         elif op == "insert":
-            data[i:i] = draw(
+            buffer[i:i] = draw(
                 st.sampled_from([b"\r", b"\n", b"\r\n", b"\0", b" ", b":", b"0", b";"])
             )
         elif op == "delete":
-            del data[i]
+            del buffer[i]
         elif op == "truncate":
-            del data[i:]
+            del buffer[i:]
         else:
-            data[i:i] = data[max(0, i - 8) : i]
-    return bytes(data)
+            buffer[i:i] = buffer[max(0, i - 8) : i]
+    return bytes(buffer)
 
 
 @st.composite
@@ -409,7 +409,11 @@ class StrSub(str):
     """A str subclass."""
 
 
-def _generator(items: list[object]) -> object:
+def _view(data: bytes) -> memoryview:
+    return memoryview(data)
+
+
+def _generator(items: list[int | bytes | str | None]) -> object:
     return (item for item in items)
 
 
@@ -517,7 +521,7 @@ _BYTES = st.one_of(
     st.sampled_from([b"", b"\x00", b"GET / HTTP/1.1\r\n\r\n", b"\xff\xfe", b"/", b"x" * 70_000]),
     st.binary(max_size=20),
     st.binary(max_size=8).map(bytearray),
-    st.binary(max_size=8).map(memoryview),
+    st.binary(max_size=8).map(_view),
 )
 _SCALARS = st.one_of(
     st.sampled_from([None, True, False, Ellipsis]),

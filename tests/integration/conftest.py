@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from pollhttp import Error, HTTPClient, X509Certificate
+from pollhttp import Error, X509Certificate
 
 from ..support.nginx import NginxServer, find_nginx, pattern, write_pattern_file
 
@@ -75,10 +75,3 @@ def ca_chain(site: Site) -> X509Certificate:
     chain = X509Certificate()
     assert chain.load(site.server.ca_path) == Error.OK
     return chain
-
-
-@pytest.fixture
-def client() -> Iterator[HTTPClient]:
-    http = HTTPClient()
-    yield http
-    http.close()

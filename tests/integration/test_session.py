@@ -17,6 +17,7 @@ from pollhttp import HTTPRequest, HTTPStatusError, InvalidParameterError, Sessio
 from pollhttp.pool import ConnectionPool
 
 from ..support.nginx import query
+from ..support.polling import connection_of
 from .conftest import Site
 
 pytestmark = pytest.mark.nginx
@@ -90,7 +91,7 @@ def test_a_server_closing_idle_connections_is_handled_by_reconnecting(site: Site
             (key, (lent, idle)) = next(iter(_pool_state(session.pool)))
             assert (lent, idle) == (0, 1)
             client = session.pool._hosts[key].idle[0][0]  # the idle connection
-            assert select.select([client.get_connection().fileno()], [], [], 5)[0]
+            assert select.select([connection_of(client).fileno()], [], [], 5)[0]
     entries = site.server.tagged("idlesession", 3)
     assert len({entry.connection for entry in entries}) == 3  # each on a new connection
 

@@ -102,17 +102,6 @@ def auth_proxy(request: pytest.FixtureRequest) -> RunningProxy:
 
 
 @pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    """The CA of the TLS origins."""
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def other_ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
 def origin_leaf(ca: trustme.CA) -> trustme.LeafCert:
     """The TLS origin's certificate: localhost (the name tests connect to) and 127.0.0.1."""
     return ca.issue_cert("localhost", "127.0.0.1")
@@ -129,8 +118,7 @@ def proxy_trust(proxy_ca: trustme.CA) -> TLSOptions:
 
 
 @pytest.fixture
-def client() -> Iterator[HTTPClient]:
-    made = HTTPClient()
-    made.connect_timeout = 5.0
-    yield made
-    made.close()
+def client(client: HTTPClient) -> HTTPClient:
+    """The shared client (tests/conftest.py), with a connect timeout of 5 s."""
+    client.connect_timeout = 5.0
+    return client

@@ -14,8 +14,6 @@ from pollhttp import HTTPRequest, Result, TLSOptions
 
 from ..support.proxies import ProxyProcess, free_port
 from ..support.servers import Read, ScriptedServer, Send, response, wait_for
-from ..support.tls import Read as TLSRead
-from ..support.tls import Send as TLSSend
 from ..support.tls import TLSServer, server_context
 from .conftest import PASSWORD, USER
 from .helpers import headers_of, request_line
@@ -73,7 +71,7 @@ def plain_origin() -> ScriptedServer:
 
 
 def tls_origin(leaf: trustme.LeafCert) -> TLSServer:
-    return TLSServer([[TLSRead(), TLSSend(response(body=SECURE))] * 3], server_context(leaf=leaf))
+    return TLSServer([[Read(), Send(response(body=SECURE))] * 3], server_context(leaf=leaf))
 
 
 # -- proxies set on the HTTPRequest ----------------------------------------------------------

@@ -28,8 +28,6 @@ from pollhttp import (
 from ..support.polling import connect, fetch, poll_until, poll_while_waiting, read_body
 from ..support.proxies import ProxyProcess, free_port
 from ..support.servers import Read, ScriptedServer, Send, response, wait_for
-from ..support.tls import Read as TLSRead
-from ..support.tls import Send as TLSSend
 from ..support.tls import TLSServer, ca_certificate, server_context
 from .conftest import PASSWORD, USER, RunningProxy
 from .helpers import headers_of, request_line
@@ -48,9 +46,7 @@ def origin_server(count: int = 3) -> ScriptedServer:
 
 def tls_origin(leaf: trustme.LeafCert, count: int = 2) -> TLSServer:
     """A TLS origin: on every connection, ``count`` requests answered with SECURE."""
-    return TLSServer(
-        [[TLSRead(), TLSSend(response(body=SECURE))] * count], server_context(leaf=leaf)
-    )
+    return TLSServer([[Read(), Send(response(body=SECURE))] * count], server_context(leaf=leaf))
 
 
 def connect_through_tunnel(client: HTTPClient, port: int, options: TLSOptions) -> list:

@@ -32,9 +32,7 @@ from pollhttp import (
 
 from ..support.polling import connect, fetch, poll_until, poll_while_waiting
 from ..support.proxies import ProxyConnection, RawProxy, free_port
-from ..support.servers import wait_for
-from ..support.tls import Read as TLSRead
-from ..support.tls import Send as TLSSend
+from ..support.servers import Read, Send, wait_for
 from ..support.tls import ThreadResult, TLSServer, server_context
 from .conftest import PASSWORD, USER
 from .helpers import BASIC, header_lines, headers_of, request_line
@@ -59,7 +57,7 @@ def http_response(status: str, headers: list[str], body: bytes = b"", length: bo
 
 def tls_origin(leaf: trustme.LeafCert, count: int = 1) -> TLSServer:
     return TLSServer(
-        [[TLSRead(), TLSSend(http_response("200 OK", [], SECURE))] * count],
+        [[Read(), Send(http_response("200 OK", [], SECURE))] * count],
         server_context(leaf=leaf),
     )
 

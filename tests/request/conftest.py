@@ -14,7 +14,17 @@ import pytest
 
 from pollhttp import HTTPRequest, Resolution, ResolveError
 
-from ..support.servers import Close, Read, Send, ThreadedListener, _read_request, _send_all
+from ..support.servers import (
+    Close,
+    Read,
+    Send,
+    Step,
+    ThreadedListener,
+    Wait,
+    _read_request,
+    _send_all,
+    unplayable,
+)
 
 Completion = tuple[Any, int, list[str], bytes]
 
@@ -126,28 +136,21 @@ def body_of(raw_request: bytes) -> bytes:
 
 
 @dataclass
-class Await:
-    """Step: wait until the test sets ``event`` (a signal, never a sleep)."""
-
-    event: threading.Event
-
-
-@dataclass
-class Notify:
+class Notify(Step):
     """Step: set ``event``, telling the test that the steps before it are done."""
 
     event: threading.Event
 
 
 class SignalledServer(ThreadedListener):
-    """`ScriptedServer`'s ``Read``, ``Send`` and ``Close`` steps, plus `Await` and `Notify`.
+    """`ScriptedServer`'s ``Read``, ``Send``, ``Close`` and ``Wait`` steps, plus `Notify`.
 
     Plays ``scripts[i]`` on the i-th connection (the last one repeats). ``Close`` closes
     the connection and the script goes on, so a ``Notify`` after it says the close is done;
     a script that ends with the connection open waits for the client to close it.
     """
 
-    def __init__(self, scripts: Sequence[Sequence[object]]) -> None:
+    def __init__(self, scripts: Sequence[Sequence[Step]]) -> None:
         super().__init__()
         self.scripts = scripts
         self.requests: list[bytes] = []
@@ -170,10 +173,12 @@ class SignalledServer(ThreadedListener):
                     open_ = False
                 elif isinstance(step, Notify):
                     step.event.set()
-                elif isinstance(step, Await):
+                elif isinstance(step, Wait):
                     while not step.event.wait(0.05):
                         if self._stop.is_set():
                             return
+                else:
+                    raise unplayable(self, step)
             while open_ and not self._stop.is_set():
                 try:
                     if not conn.recv(65536):

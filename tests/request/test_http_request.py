@@ -10,10 +10,8 @@ from __future__ import annotations
 import http.cookiejar
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-import trustme
 
 from pollhttp import (
     Error,
@@ -28,7 +26,7 @@ from pollhttp import (
 )
 from pollhttp.protocol._decoding import accept_encoding
 
-from ..support.nginx import NginxServer, find_nginx
+from ..support.nginx import NginxServer
 from ..support.servers import (
     Close,
     Pause,
@@ -40,8 +38,6 @@ from ..support.servers import (
     response,
     wait_for,
 )
-from ..support.tls import Read as TLSRead
-from ..support.tls import Send as TLSSend
 from ..support.tls import TLSServer, ca_certificate, server_context
 from .conftest import (
     Recorded,
@@ -211,16 +207,9 @@ def test_port_is_parsed_and_defaults_to_80(make, given, asked, host_header, targ
     assert header_lines(server.requests[0])[0] == f"Host: {host_header}"
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 def test_https_default_port_is_443_with_the_tls_options_given(make, ca):
     leaf = ca.issue_cert("foo.test")
-    with TLSServer(
-        [[TLSRead(), TLSSend(response(body=OK_BODY))]], server_context(leaf=leaf)
-    ) as srv:
+    with TLSServer([[Read(), Send(response(body=OK_BODY))]], server_context(leaf=leaf)) as srv:
         resolver = RecordingResolver(srv.port)
         rec = make(resolver=resolver)
         rec.req.set_tls_options(TLSOptions.client(trusted_chain=ca_certificate(ca)))
@@ -235,7 +224,7 @@ def test_https_without_trust_fails_the_handshake(make, ca):
     # The default options trust the system CAs only: the test CA's certificate is refused,
     # which shows that set_tls_options() above is what made the handshake succeed.
     leaf = ca.issue_cert("foo.test")
-    with TLSServer([[TLSRead(), TLSSend(response())]], server_context(leaf=leaf)) as srv:
+    with TLSServer([[Read(), Send(response())]], server_context(leaf=leaf)) as srv:
         rec = make(resolver=RecordingResolver(srv.port))
         assert rec.req.request("https://foo.test") == Error.OK
         assert rec.complete() == (Result.RESULT_TLS_HANDSHAKE_ERROR, 0, [], b"")
@@ -481,7 +470,7 @@ def test_url_credentials_follow_only_within_the_origin(make, same_origin):
 def test_https_to_http_downgrade_drops_credentials(make, ca):
     leaf = ca.issue_cert("127.0.0.1")
     with ScriptedServer([[Read(), Send(response())]]) as plain:
-        script = [[TLSRead(), TLSSend(redirect(302, url(plain, "/b")))]]
+        script = [[Read(), Send(redirect(302, url(plain, "/b")))]]
         with TLSServer(script, server_context(leaf=leaf)) as secure:
             rec = make()
             rec.req.set_tls_options(TLSOptions.client(trusted_chain=ca_certificate(ca)))
@@ -693,11 +682,10 @@ def test_stale_connection_is_retried_only_once(make):
 
 
 @pytest.fixture(scope="module")
-def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
-    server = NginxServer(tmp_path_factory.mktemp("nginx-request"), find_nginx())
-    server.write_file("hello.txt", b"Hello from nginx!\n")
-    with server:
-        yield server
+def nginx(nginx: NginxServer) -> NginxServer:
+    """The shared nginx (tests/conftest.py), serving hello.txt."""
+    nginx.write_file("hello.txt", b"Hello from nginx!\n")
+    return nginx
 
 
 @pytest.mark.nginx

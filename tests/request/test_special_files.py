@@ -22,8 +22,8 @@ import pytest
 from pollhttp import DownloadFileError, Error, Result
 
 from ..support.nginx import pattern
-from ..support.servers import Close, Read, ScriptedServer, Send, response
-from .conftest import Await, SignalledServer, complete, header_names
+from ..support.servers import Close, Read, ScriptedServer, Send, Wait, response
+from .conftest import SignalledServer, complete, header_names
 
 SUCCESS = Result.RESULT_SUCCESS
 CANT_OPEN = Result.RESULT_DOWNLOAD_FILE_CANT_OPEN
@@ -233,7 +233,7 @@ def test_symlink_is_followed_and_stays_a_link(make, tmp_path):
             rest.set()
 
     head = response(headers=[f"Content-Length: {len(DATA)}"], length=False)
-    script = [Read(), Send(head + DATA[:1000]), Await(rest), Send(DATA[1000:])]
+    script = [Read(), Send(head + DATA[:1000]), Wait(rest), Send(DATA[1000:])]
     with SignalledServer([script]) as server:
         rec = make(download_file=str(link))
         rec.req.download_progress.connect(progress)

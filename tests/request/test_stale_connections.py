@@ -17,9 +17,8 @@ import pytest
 import pollhttp
 from pollhttp import Error, HTTPClient, HTTPRequest, Result
 
-from ..support.servers import Close, Read, ScriptedServer, Send, response
+from ..support.servers import Close, Read, ScriptedServer, Send, Wait, response
 from .conftest import (
-    Await,
     Notify,
     Recorded,
     SignalledServer,
@@ -70,7 +69,7 @@ def real_answer(method: int) -> bytes:
 @pytest.mark.parametrize("threads", [False, True], ids=["poll", "threads"])
 def test_connection_the_server_closed_while_idle_is_replaced(make, method, threads):
     close_now, closed = threading.Event(), threading.Event()
-    first = [Read(), Send(FIRST), Await(close_now), Close(), Notify(closed)]
+    first = [Read(), Send(FIRST), Wait(close_now), Close(), Notify(closed)]
     with SignalledServer([first, [Read(), Send(real_answer(method))]]) as server:
         rec = make(use_threads=threads)
         first_request(rec, server)
@@ -135,7 +134,7 @@ def test_bytes_after_a_response_without_a_body(make, first_method, first):
 @pytest.mark.parametrize("method", [GET, POST], ids=lambda m: m.name[7:])
 def test_bytes_that_arrive_later_on_the_idle_connection_are_never_an_answer(make, method):
     inject, injected = threading.Event(), threading.Event()
-    first = [Read(), Send(FIRST), Await(inject), Send(EVIL), Notify(injected)]
+    first = [Read(), Send(FIRST), Wait(inject), Send(EVIL), Notify(injected)]
     with SignalledServer([first, [Read(), Send(REAL)]]) as server:
         rec = make()
         first_request(rec, server)

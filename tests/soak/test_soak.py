@@ -22,14 +22,13 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pollhttp import Error, HTTPClient, HTTPRequest, Result, Status
 
-from ..support.nginx import NginxServer, find_nginx
+from ..support.nginx import NginxServer
 
 pytestmark = pytest.mark.nginx
 
@@ -39,11 +38,10 @@ WAITING = (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING, Status.STATUS_REQU
 
 
 @pytest.fixture(scope="module")
-def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
-    binary = find_nginx()
-    with NginxServer(tmp_path_factory.mktemp("soak-nginx"), binary) as server:
-        server.write_file("soak.txt", BODY)
-        yield server
+def nginx(nginx: NginxServer) -> NginxServer:
+    """The shared nginx (tests/conftest.py), serving soak.txt."""
+    nginx.write_file("soak.txt", BODY)
+    return nginx
 
 
 def open_fds() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from pollhttp import Error, HTTPClient, Status
+from pollhttp import Error, HTTPClient, Status, StreamPeer, StreamPeerTCP
 
 WAITING = (Status.STATUS_RESOLVING, Status.STATUS_CONNECTING, Status.STATUS_REQUESTING)
 
@@ -81,3 +81,17 @@ def fetch(
     assert client.request_raw(method, path, headers or [], body) == Error.OK
     poll_while_waiting(client, timeout)
     return read_body(client, timeout)
+
+
+def connection_of(client: HTTPClient) -> StreamPeer:
+    """The client's connection (a test that calls this has one)."""
+    peer = client.get_connection()
+    assert peer is not None, "the client has no connection"
+    return peer
+
+
+def tcp_connection_of(client: HTTPClient) -> StreamPeerTCP:
+    """The client's connection, a `StreamPeerTCP` (a test without TLS or proxy has one)."""
+    peer = client.get_connection()
+    assert isinstance(peer, StreamPeerTCP), peer
+    return peer

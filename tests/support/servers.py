@@ -1,14 +1,18 @@
 """Scripted raw-socket servers on 127.0.0.1, for byte-exact edge cases.
 
-Each accepted connection runs a script: a list of steps, executed in order.
+Each accepted connection runs a script: a list of steps, executed in order. The steps are
+one language for the plain servers here and the TLS server of `tests.support.tls`, which
+imports these and adds its own (all are `Step` subclasses); a server refuses a step it
+cannot play instead of skipping it.
 
 * ``Read()``: read one request (head, plus a Content-Length body) and record it.
 * ``Send(data)``: send bytes exactly as given.
 * ``Pause(seconds)``: the server stays silent (to test slow servers; tests never sleep).
-* ``Trickle(data, delay)``: send one byte at a time.
-* ``Close()``: close the connection (the script also ends with a close).
-* ``ShutdownWrite()``: half-close: send FIN but keep reading.
-* ``Reset()``: close with RST (SO_LINGER 0).
+* ``Wait(event)``: the server stays silent until the test sets ``event`` (a signal, not a sleep).
+* ``Trickle(data, delay)``: send one byte at a time (plain servers only).
+* ``Close()``: close the connection (the script also ends with a close; plain servers only).
+* ``ShutdownWrite()``: half-close: send FIN but keep reading (plain servers only).
+* ``Reset()``: close with RST (SO_LINGER 0; plain servers only).
 """
 
 from __future__ import annotations
@@ -24,43 +28,62 @@ from typing import TypeVar
 import pytest
 
 
-@dataclass
-class Read:
-    pass
+class Step:
+    """One step of a server script (the base of every step, plain or TLS)."""
 
 
 @dataclass
-class Send:
+class Read(Step):
+    """Read one HTTP request (head, plus a Content-Length body) and record it."""
+
+
+@dataclass
+class Send(Step):
+    """Send bytes exactly as given (through TLS on a TLS server)."""
+
     data: bytes
 
 
 @dataclass
-class Pause:
+class Pause(Step):
+    """Stay silent for a while (cut short when the server stops)."""
+
     seconds: float
 
 
 @dataclass
-class Trickle:
+class Wait(Step):
+    """Stay silent until the test sets ``event`` (or the server stops)."""
+
+    event: threading.Event
+
+
+@dataclass
+class Trickle(Step):
+    """Send one byte at a time, ``delay`` seconds apart."""
+
     data: bytes
     delay: float = 0.0
 
 
 @dataclass
-class Close:
-    pass
+class Close(Step):
+    """Close the connection."""
 
 
 @dataclass
-class ShutdownWrite:
-    pass
+class ShutdownWrite(Step):
+    """Half-close: send FIN but keep reading."""
 
 
 @dataclass
-class Reset:
-    pass
+class Reset(Step):
+    """Close with RST (SO_LINGER 0)."""
 
 
-Step = Read | Send | Pause | Trickle | Close | ShutdownWrite | Reset
+def unplayable(server: object, step: Step) -> TypeError:
+    """The error for a step that ``server`` cannot play (raised on the server's thread)."""
+    return TypeError(f"{type(server).__name__} cannot play the step {step!r}")
 
 
 def response(
@@ -194,6 +217,10 @@ class ScriptedServer(ThreadedListener):
                     _send_all(conn, step.data, self._stop)
                 elif isinstance(step, Pause):
                     self._stop.wait(step.seconds)
+                elif isinstance(step, Wait):
+                    while not step.event.wait(0.01):
+                        if self._stop.is_set():
+                            break
                 elif isinstance(step, Trickle):
                     for i in range(len(step.data)):
                         _send_all(conn, step.data[i : i + 1], self._stop)
@@ -206,6 +233,8 @@ class ScriptedServer(ThreadedListener):
                     break
                 elif isinstance(step, Close):
                     break
+                else:
+                    raise unplayable(self, step)
             else:
                 # Script done without an explicit end: wait for the client to finish first,
                 # so the test decides when the connection ends.

@@ -6,8 +6,9 @@ independent implementation. `TLSServer` plays one script per connection, like
 over memory BIOs on a plain socket, so the test controls exactly which bytes reach the
 wire: a close_notify, or a TCP close without one).
 
-Steps (see each class): ``Read``, ``Send``, ``Pause``, ``Wait``, ``Echo``, ``CloseNotify``,
-``Cut`` and, for a server without TLS (``context=None``), ``ReadRaw``.
+Steps: the step language of `tests.support.servers` (``Read``, ``Send``, ``Pause`` and
+``Wait``, re-exported here), plus the TLS server's own (see each class): ``Echo``,
+``CloseNotify``, ``Cut`` and, for a server without TLS (``context=None``), ``ReadRaw``.
 
 Also here: helpers that turn trustme objects into pollhttp's `X509Certificate` and
 `CryptoKey`, an independent SPKI pin, CRLs built with cryptography, a probe for TLS 1.1
@@ -37,7 +38,33 @@ from cryptography.hazmat.primitives import hashes, serialization
 from pollhttp import CryptoKey, Error, NetworkError, StreamPeer, X509Certificate
 from pollhttp.transport import network_error
 
-from .servers import ThreadedListener
+from .servers import Pause, Read, Send, Step, ThreadedListener, Wait, unplayable
+
+# The plain servers' steps are re-exported: one step language for both kinds of server.
+__all__ = [
+    "CloseNotify",
+    "Cut",
+    "Echo",
+    "Pause",
+    "Read",
+    "ReadRaw",
+    "Send",
+    "SocketStreamPeer",
+    "Step",
+    "TLSServer",
+    "ThreadResult",
+    "Wait",
+    "ca_certificate",
+    "certificate",
+    "chain_certificate",
+    "make_crl",
+    "private_key",
+    "serial_number",
+    "server_context",
+    "spki_pin",
+    "tls11_server_context",
+    "tls11_unavailable",
+]
 
 # -- certificates and keys -------------------------------------------------------------------
 
@@ -207,52 +234,23 @@ def _memory_handshake(
 
 
 @dataclass
-class Read:
-    """Read one HTTP request through TLS (head, plus a Content-Length body) and record it."""
-
-
-@dataclass
-class Send:
-    """Send bytes through TLS."""
-
-    data: bytes
-
-
-@dataclass
-class Pause:
-    """Stay silent for a while (cut short when the server stops)."""
-
-    seconds: float
-
-
-@dataclass
-class Wait:
-    """Stay silent until the test sets ``event`` (or the server stops)."""
-
-    event: threading.Event
-
-
-@dataclass
-class Echo:
+class Echo(Step):
     """Send back everything received through TLS until the peer ends the session."""
 
 
 @dataclass
-class CloseNotify:
+class CloseNotify(Step):
     """Send close_notify and FIN, then wait for the client to close its end."""
 
 
 @dataclass
-class Cut:
+class Cut(Step):
     """Send FIN without close_notify (TLS truncation), then wait for the client to close."""
 
 
 @dataclass
-class ReadRaw:
+class ReadRaw(Step):
     """Without TLS: read whatever the client sent (its ClientHello), at least one byte."""
-
-
-Step = Read | Send | Pause | Wait | Echo | CloseNotify | Cut | ReadRaw
 
 
 class _Stopped(Exception):
@@ -459,8 +457,11 @@ class TLSServer(ThreadedListener):
                 conn.sock.shutdown(socket.SHUT_WR)
                 conn.drain_until_eof()
                 return
-            elif isinstance(step, ReadRaw) and not conn.recv_raw():
-                return
+            elif isinstance(step, ReadRaw):
+                if not conn.recv_raw():
+                    return
+            else:
+                raise unplayable(self, step)
         if self.context is None:
             conn.drain_until_eof()
         else:

@@ -50,11 +50,6 @@ HOSTNAME_MISMATCH = StreamPeerTLS.STATUS_ERROR_HOSTNAME_MISMATCH
 
 
 @pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
 def leaf(ca: trustme.CA) -> trustme.LeafCert:
     return ca.issue_cert("localhost", "127.0.0.1")
 

@@ -14,7 +14,7 @@ import pytest
 from pollhttp import HTTPClient, HTTPRequest, ResolveError
 from pollhttp.transport import ResolverStatus, notify
 
-from ..support.nginx import NginxServer, find_nginx, pattern, write_pattern_file
+from ..support.nginx import NginxServer, pattern, write_pattern_file
 
 MiB = 1 << 20
 #: Transfers run at once in the "many transfers" tests.
@@ -35,14 +35,6 @@ class Download:
 def download_sizes(count: int, base: int) -> list[int]:
     """Sizes that differ by an odd number of bytes, so a mixed-up body shows as a length."""
     return [base + i * 4099 for i in range(count)]
-
-
-@pytest.fixture(scope="module")
-def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
-    """One nginx for the module (skips when the binary is missing)."""
-    binary = find_nginx()
-    with NginxServer(tmp_path_factory.mktemp("nginx-waiting"), binary) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ from pollhttp.transport import drain, wakeup_fd
 
 from ..support.polling import connect, poll_until, poll_while_waiting, read_body
 from ..support.servers import Pause, Read, ScriptedServer, Send, response
-from ..support.tls import Pause as TLSPause
 from ..support.tls import ReadRaw, TLSServer
 from .conftest import GatedResolver, SilentServer
 
@@ -322,7 +321,7 @@ def test_done_and_failed_clients_wait_for_nothing(clients):
 
 def test_handshake_deadline_wakes_the_waiter(clients):
     # A server that reads the ClientHello and never answers.
-    with TLSServer([[ReadRaw(), TLSPause(10)]]) as server:
+    with TLSServer([[ReadRaw(), Pause(10)]]) as server:
         client = HTTPClient()
         clients.append(client)
         client.connect_timeout = 0.5
@@ -395,7 +394,7 @@ def test_request_tls_handshake_deadline_is_in_its_wait_timeout():
     Without it, pollhttp.wait(requests) with no timeout sleeps past connect_timeout and
     the handshake failure is never reported while the server stays silent.
     """
-    with TLSServer([[ReadRaw(), TLSPause(10)]]) as server, HTTPRequest() as req:
+    with TLSServer([[ReadRaw(), Pause(10)]]) as server, HTTPRequest() as req:
         assert req.request(f"https://127.0.0.1:{server.port}/") == Error.OK
         deadline = time.monotonic() + 5.0
         while not (req.get_wait_interest() or READY_NOW).read:
