@@ -356,3 +356,15 @@ def test_resolution_finished_checks_its_arguments(kwargs, named):
 def test_resolution_finished_takes_pairs_in_any_collection():
     done = Resolution.finished((["::1", 80], ("127.0.0.1", 80)))  # type: ignore[arg-type]
     assert done.addresses == [("::1", 80), ("127.0.0.1", 80)]
+
+
+def test_a_pem_block_that_holds_no_certificate_is_a_parse_error():
+    """Valid base64 is not enough: the handshake, or get_spki_pin(), would fail much later."""
+    cert = X509Certificate()
+    pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    assert cert.load_from_string(pem) == Error.ERR_PARSE_ERROR
+    assert len(cert) == 0
+    good = trustme.CA().cert_pem.bytes().decode()
+    assert cert.load_from_string(good + pem) == Error.ERR_PARSE_ERROR  # all or nothing
+    assert cert.load_from_string(good) == Error.OK
+    assert cert.get_spki_pin().startswith("sha256//")

@@ -112,12 +112,14 @@ class X509Certificate:
     def load_from_string(self, string: str) -> Error:
         """Load every PEM certificate in ``string``; ``ERR_PARSE_ERROR`` if there is none."""
         pems = _PEM_CERT.findall(check_text("string", string))
-        try:
-            for pem in pems:
-                ssl.PEM_cert_to_DER_cert(pem)
-        except ValueError:
-            return Error.ERR_PARSE_ERROR
         if not pems:
+            return Error.ERR_PARSE_ERROR
+        try:
+            der = b"".join(ssl.PEM_cert_to_DER_cert(pem) for pem in pems)
+            # Parsed by OpenSSL now: a PEM block of valid base64 that holds no certificate
+            # fails here, not in a handshake (or get_spki_pin()) much later.
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=der)
+        except (ValueError, ssl.SSLError):
             return Error.ERR_PARSE_ERROR
         self._pems = pems
         return Error.OK
