@@ -211,13 +211,19 @@ def test_environment_unusable_proxy_fails_the_request(
 # -- pollhttp.get --------------------------------------------------------------------------------
 
 
-def test_get_does_not_read_environment_proxies(clean_env: pytest.MonkeyPatch) -> None:
-    """pollhttp.get builds a default HTTPRequest: environment proxies stay opt-in."""
-    dead = f"http://127.0.0.1:{free_port()}"
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
-        clean_env.setenv(name, dead)
+def test_get_reads_environment_proxies_as_curl_does(
+    clean_env: pytest.MonkeyPatch, tinyproxy_plain: ProxyProcess
+) -> None:
+    """pollhttp.get honours http_proxy (issue 13), and never upper-case HTTP_PROXY (httpoxy)."""
+    clean_env.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # dead: never used
     with plain_origin() as origin:
-        reply = pollhttp.get(f"http://127.0.0.1:{origin.port}/get", timeout=5.0)
+        reply = pollhttp.get(f"http://127.0.0.1:{origin.port}/direct", timeout=5.0)
         wait_for(lambda: len(origin.requests) == 1)
     assert (reply.status_code, reply.content) == (200, BODY)
-    assert request_line(origin.requests[0]) == "GET /get HTTP/1.1"
+    assert request_line(origin.requests[0]) == "GET /direct HTTP/1.1"  # not through a proxy
+    clean_env.setenv("http_proxy", f"http://127.0.0.1:{tinyproxy_plain.port}")
+    with plain_origin() as origin:
+        reply = pollhttp.get(f"http://127.0.0.1:{origin.port}/proxied", timeout=5.0)
+        wait_for(lambda: len(origin.requests) == 1)
+    assert (reply.status_code, reply.content) == (200, BODY)
+    assert any("tinyproxy" in via for via in headers_of(origin.requests[0])["via"])
