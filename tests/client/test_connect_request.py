@@ -1021,13 +1021,13 @@ def test_constructor_refuses_wrong_limits_and_resolver(kwargs, match):
 def test_limits_and_trace_are_checked_when_set(client):
     limits = client.limits
     with pytest.raises(InvalidTypeError, match="limits must be Limits"):
-        client.limits = None  # type: ignore[assignment]
+        client.limits = None
     assert client.limits is limits
     small = pollhttp.Limits(max_headers=5)
     client.limits = small
     assert client.limits is small
     with pytest.raises(InvalidTypeError, match="trace must be callable"):
-        client.trace = "trace.log"  # type: ignore[assignment]
+        client.trace = "trace.log"
     assert client.trace is None
     events: list[str] = []
     client.trace = lambda event, details: events.append(event)
@@ -1072,11 +1072,11 @@ def test_read_chunk_size_of_a_wrong_type_is_ignored_with_the_reason_kept(client,
 
 def test_use_proxy_needs_a_proxy_and_a_flag(client):
     with pytest.raises(InvalidTypeError, match="proxy must be a Proxy"):
-        client.use_proxy(bytearray(), for_https=False)  # type: ignore[arg-type]
+        client.use_proxy(bytearray(), for_https=False)
     with pytest.raises(InvalidTypeError, match="proxy must be a Proxy"):
-        client.use_proxy("http://proxy.test:3128", for_https=True)  # type: ignore[arg-type]
+        client.use_proxy("http://proxy.test:3128", for_https=True)
     with pytest.raises(InvalidTypeError, match="for_https must be True or False"):
-        client.use_proxy(None, for_https="no")  # type: ignore[arg-type]
+        client.use_proxy(None, for_https="no")
     client.use_proxy(Proxy("127.0.0.1", 3128), for_https=False)
     client.use_proxy(None, for_https=False)
 

@@ -149,7 +149,7 @@ def test_wait_takes_check_seconds(pair):
     assert tcp.wait(readable=False, writable=True, timeout=5e16)  # no limit, no overflow
     assert tcp.wait(readable=False, writable=True, timeout=math.inf)
     with pytest.raises(InvalidTypeError, match="timeout must be a number of seconds"):
-        tcp.wait(timeout="1")  # type: ignore[arg-type]
+        tcp.wait(timeout="1")
     with pytest.raises(InvalidParameterError, match="timeout"):
         tcp.wait(timeout=-1)
     with pytest.raises(InvalidParameterError, match="timeout"):
@@ -210,7 +210,7 @@ def test_connect_to_stream_refuses_what_is_not_tls_options(options):
 def test_connect_to_stream_refuses_a_wrong_common_name():
     peer = ScriptedStreamPeer([])
     tls = StreamPeerTLS()
-    refused(tls, tls.connect_to_stream(peer, b"localhost"), "common_name must be a str")
+    refused(tls, tls.connect_to_stream(peer, b"localhost"), "common_name must be a str")  # type: ignore[arg-type]
     assert not peer.written
 
 
@@ -222,12 +222,12 @@ def test_accept_stream_needs_server_options(options):
 
 def test_tls_data_methods_refuse_wrong_arguments():
     tls = StreamPeerTLS()
-    refused(tls, tls.get_partial_data(None), "nbytes")
-    refused(tls, tls.get_data(None), "nbytes")
-    refused(tls, tls.get_partial_data_into(bytes(4)), "buffer")
-    refused(tls, tls.get_partial_data_into({}), "buffer")
-    refused(tls, tls.put_partial_data("x"), "data must be bytes")
-    refused(tls, tls.put_data(None), "data must be bytes")
+    refused(tls, tls.get_partial_data(None), "nbytes")  # type: ignore[arg-type]
+    refused(tls, tls.get_data(None), "nbytes")  # type: ignore[arg-type]
+    refused(tls, tls.get_partial_data_into(bytes(4)), "buffer")  # type: ignore[arg-type]
+    refused(tls, tls.get_partial_data_into({}), "buffer")  # type: ignore[arg-type]
+    refused(tls, tls.put_partial_data("x"), "data must be bytes")  # type: ignore[arg-type]
+    refused(tls, tls.put_data(None), "data must be bytes")  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError, match="timeout"):
         tls.wait(timeout=[])  # type: ignore[arg-type]
     assert tls.wait(timeout=5e16) is False  # nothing below to wait on
@@ -236,8 +236,8 @@ def test_tls_data_methods_refuse_wrong_arguments():
 def test_a_prefixed_peer_refuses_a_wrong_nbytes_and_keeps_its_prefix():
     below = ScriptedStreamPeer([b"rest"])
     peer = PrefixedStreamPeer(below, b"first")
-    refused(peer, peer.get_partial_data(None), "nbytes")
-    refused(peer, peer.get_partial_data_into([]), "buffer")
+    refused(peer, peer.get_partial_data(None), "nbytes")  # type: ignore[arg-type]
+    refused(peer, peer.get_partial_data_into([]), "buffer")  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError, match="timeout"):
         peer.wait(timeout="1")  # type: ignore[arg-type]
     assert peer.get_data(9) == (Error.OK, b"firstrest")

@@ -14,7 +14,7 @@ import os
 import re
 import ssl
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -256,7 +256,7 @@ class TLSOptions:
         trusted_chain: X509Certificate | None = None,
         common_name_override: str = "",
         *,
-        pins: Sequence[str] = (),
+        pins: Iterable[str] = (),
         crls: str = "",
         certificate: X509Certificate | None = None,
         key: CryptoKey | None = None,
@@ -283,7 +283,7 @@ class TLSOptions:
         cls,
         trusted_chain: X509Certificate | None = None,
         *,
-        pins: Sequence[str] = (),
+        pins: Iterable[str] = (),
         certificate: X509Certificate | None = None,
         key: CryptoKey | None = None,
     ) -> TLSOptions:
@@ -315,7 +315,7 @@ class TLSOptions:
         *,
         trusted: X509Certificate | None = None,
         common_name: str = "",
-        pins: Sequence[str] = (),
+        pins: Iterable[str] = (),
         crls: str = "",
         certificate: X509Certificate | None = None,
         key: CryptoKey | None = None,
