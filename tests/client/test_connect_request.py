@@ -30,7 +30,13 @@ from pollhttp import (
 )
 from pollhttp.transport import Proxy
 
-from ..support.polling import connect, poll_until, poll_while_waiting, read_body
+from ..support.polling import (
+    connect,
+    poll_until,
+    poll_while_waiting,
+    read_body,
+    tcp_connection_of,
+)
 from ..support.scripted_peer import WOULD_BLOCK, ScriptedStreamPeer
 from ..support.servers import Pause, Read, ScriptedServer, Send, needs_ipv6, response
 
@@ -135,7 +141,7 @@ def test_connect_to_ipv6_literal_forms():
             assert c.get_status() == Status.STATUS_CONNECTING, host
             poll_while_waiting(c)
             assert c.get_status() == Status.STATUS_CONNECTED, (host, c.get_last_error())
-            assert c.get_connection().get_connected_host() == "::1"
+            assert tcp_connection_of(c).get_connected_host() == "::1"
             assert c.request(HTTPClient.METHOD_GET, "/v6", []) == Error.OK
             poll_while_waiting(c)
             assert read_body(c) == b"ok"
@@ -273,7 +279,7 @@ def test_ip_version_filters_resolved_addresses():
         c.ip_version = 4
         assert c.ip_version == 4
         connect(c, "dual.test", srv.port)
-        assert c.get_connection().get_connected_host() == "127.0.0.1"
+        assert tcp_connection_of(c).get_connected_host() == "127.0.0.1"
         c.close()
 
 
@@ -373,7 +379,7 @@ def test_every_resolved_address_is_tried_in_turn():
         trace = poll_while_waiting(c)
         assert c.get_status() == Status.STATUS_CONNECTED, (trace, c.get_last_error())
         assert Error.ERR_CANT_CONNECT not in [result for result, _ in trace]
-        assert c.get_connection().get_connected_port() == srv.port
+        assert tcp_connection_of(c).get_connected_port() == srv.port
         assert c.request(HTTPClient.METHOD_GET, "/multi", []) == Error.OK
         poll_while_waiting(c)
         assert read_body(c) == b"ok"
@@ -803,7 +809,7 @@ def test_a_file_object_is_not_a_header_list(tmp_path, closed):
 
 
 def test_request_needs_status_connected():
-    ok_request = (HTTPClient.METHOD_GET, "/", [])
+    ok_request: tuple[Method, str, list[str]] = (HTTPClient.METHOD_GET, "/", [])
     # DISCONNECTED
     c = HTTPClient()
     assert c.request(*ok_request) == Error.ERR_INVALID_PARAMETER
@@ -952,7 +958,7 @@ def test_set_connection_none_changes_nothing():
     peer = ScriptedStreamPeer([])
     c = HTTPClient()
     c.set_connection(peer)
-    c.set_connection(None)
+    c.set_connection(None)  # type: ignore[arg-type]  # the argument check under test
     assert c.get_connection() is peer
     assert c.get_status() == Status.STATUS_CONNECTED
     assert isinstance(c.get_last_error(), InvalidParameterError)
@@ -1088,9 +1094,10 @@ def test_gdscript_style_aliases():
     assert HTTPClient.METHOD_POST == 2
     assert HTTPClient.STATUS_BODY == 7
     assert HTTPClient.RESPONSE_NOT_FOUND == 404
-    assert HTTPClient.Method.METHOD_MAX == 9
-    assert HTTPClient.Status.STATUS_TLS_HANDSHAKE_ERROR == 9
-    assert HTTPClient.ResponseCode.RESPONSE_OK == 200
+    # An IntEnum member equals its number; strict_equality does not know that (comparison-overlap).
+    assert HTTPClient.Method.METHOD_MAX == 9  # type: ignore[comparison-overlap]
+    assert HTTPClient.Status.STATUS_TLS_HANDSHAKE_ERROR == 9  # type: ignore[comparison-overlap]
+    assert HTTPClient.ResponseCode.RESPONSE_OK == 200  # type: ignore[comparison-overlap]
     assert HTTPClient.METHOD_POST is Method.METHOD_POST
     assert HTTPClient().STATUS_BODY is Status.STATUS_BODY
     # Every member of the three enums is also a constant on the class.
@@ -1102,12 +1109,13 @@ def test_gdscript_style_aliases():
 def test_error_enum_is_godots():
     assert len(Error) == 49
     assert [int(member) for member in Error] == list(range(49))
-    assert Error.OK == 0
+    # An IntEnum member equals its number; strict_equality does not know that (comparison-overlap).
+    assert Error.OK == 0  # type: ignore[comparison-overlap]
     assert Error(48).name == "ERR_PRINTER_ON_FIRE"
-    assert Error.ERR_CANT_CONNECT == 25
-    assert Error.ERR_CANT_RESOLVE == 26
-    assert Error.ERR_CONNECTION_ERROR == 27
-    assert Error.ERR_INVALID_PARAMETER == 31
+    assert Error.ERR_CANT_CONNECT == 25  # type: ignore[comparison-overlap]
+    assert Error.ERR_CANT_RESOLVE == 26  # type: ignore[comparison-overlap]
+    assert Error.ERR_CONNECTION_ERROR == 27  # type: ignore[comparison-overlap]
+    assert Error.ERR_INVALID_PARAMETER == 31  # type: ignore[comparison-overlap]
 
 
 def _reference_file(name: str) -> Path:

@@ -43,7 +43,7 @@ OK_2 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
 def start(
-    reads: list[bytes | Error | None], write_sizes: Sequence[int] = ()
+    reads: Sequence[bytes | Error | None], write_sizes: Sequence[int] = ()
 ) -> tuple[HTTPClient, ScriptedStreamPeer]:
     """A client on a scripted peer with ``GET /t`` queued (nothing written yet)."""
     peer = ScriptedStreamPeer(reads, write_sizes)

@@ -18,7 +18,7 @@ def test_query_string_godot_cases():
     # tests/core/io/test_http_client.h, "[HTTPClient] query_string_from_dict"
     assert query_string_from_dict({}) == ""
     assert query_string_from_dict({"key": "value"}) == "key=value"
-    ordered = OrderedDict()
+    ordered: OrderedDict[str, object] = OrderedDict()
     ordered["key1"] = "value"
     ordered["key2"] = 123
     ordered["key3"] = [1, 2, 3]

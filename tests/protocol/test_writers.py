@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from pollhttp import InvalidParameterError
@@ -24,7 +26,9 @@ def head_names(wire: bytes) -> list[bytes]:
 
 def fields_of(wire: bytes) -> list[tuple[bytes, bytes]]:
     head = wire.split(b"\r\n\r\n", 1)[0]
-    return [tuple(line.split(b": ", 1)) for line in head.split(b"\r\n")[1:]]
+    return [
+        cast(tuple[bytes, bytes], tuple(line.split(b": ", 1))) for line in head.split(b"\r\n")[1:]
+    ]
 
 
 def test_simple_get_exact_bytes():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ def spend(policy: Retry | None, method: str, failure: Failure, times: int) -> Re
 
 
 def test_total_caps_every_kind_together():
-    policy = Retry(total=3)
+    policy: Retry | None = Retry(total=3)
     policy = spend(policy, "GET", Failure.CONNECT, 2)
     assert policy is not None
     policy = policy.increment("GET", Failure.STATUS)
@@ -29,7 +30,8 @@ def test_total_caps_every_kind_together():
 
 @pytest.mark.parametrize("failure", list(Failure))
 def test_each_kind_has_its_own_cap(failure):
-    policy = Retry(total=None, **{failure.value: 1})
+    caps: dict[str, Any] = {failure.value: 1}
+    policy = Retry(total=None, **caps)
     once = policy.increment("GET", failure)
     assert once is not None
     assert once.increment("GET", failure) is None
@@ -43,7 +45,7 @@ def test_a_request_that_may_have_reached_the_server_is_resent_only_for_allowed_m
     assert policy.increment("POST", Failure.STATUS) is None
     # Nothing reached the server: a connect failure is retried for any method.
     assert policy.increment("POST", Failure.CONNECT) is not None
-    assert Retry(allowed_methods={"post"}).increment("POST", Failure.READ) is not None
+    assert Retry(allowed_methods=frozenset({"post"})).increment("POST", Failure.READ) is not None
 
 
 def test_status_forcelist_and_methods():
@@ -52,15 +54,16 @@ def test_status_forcelist_and_methods():
     assert policy.is_retry_status("get", 429)
     assert not policy.is_retry_status("GET", 500)
     assert not policy.is_retry_status("POST", 503)
-    assert Retry(status_forcelist={500}).is_retry_status("GET", 500)
+    assert Retry(status_forcelist=frozenset({500})).is_retry_status("GET", 500)
 
 
 def test_backoff_doubles_from_the_second_retry_and_is_capped():
     policy = Retry(total=10, backoff_factor=0.5, backoff_max=3.0)
     waits = []
     for _ in range(6):
-        policy = policy.increment("GET", Failure.CONNECT)
-        assert policy is not None
+        retried = policy.increment("GET", Failure.CONNECT)
+        assert retried is not None
+        policy = retried
         waits.append(policy.backoff())
     assert waits == [0.0, 1.0, 2.0, 3.0, 3.0, 3.0]
     huge = Retry(total=None, backoff_factor=1.0, backoff_max=5.0, retries=10_000)

@@ -8,11 +8,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import pytest
 
 from pollhttp import HTTPClient, HTTPRequest, ResolveError
-from pollhttp.transport import ResolverStatus, notify
+from pollhttp.transport import Resolution, ResolverStatus, notify
 
 from ..support.nginx import NginxServer, pattern, write_pattern_file
 
@@ -86,11 +87,11 @@ class GatedResolver:
         self.lookups: list[GatedLookup] = []
         self._lock = threading.Lock()
 
-    def __call__(self, host: str, port: int) -> GatedLookup:
+    def __call__(self, host: str, port: int) -> Resolution:
         lookup = GatedLookup([("127.0.0.1", self.port)])
         with self._lock:
             self.lookups.append(lookup)
-        return lookup  # type: ignore[return-value]
+        return cast(Resolution, lookup)  # duck-typed: the client only polls and waits
 
     def release_all(self) -> None:
         with self._lock:

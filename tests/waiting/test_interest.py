@@ -24,6 +24,7 @@ from pollhttp import (
     TLSHandshakeError,
 )
 from pollhttp.transport import drain, wakeup_fd
+from pollhttp.waiter import Waitable
 
 from ..support.polling import connect, poll_until, poll_while_waiting, read_body
 from ..support.servers import Pause, Read, ScriptedServer, Send, response
@@ -43,11 +44,11 @@ def timed_wait(objects: list, timeout: float) -> tuple[list, float]:
     return ready, time.monotonic() - start
 
 
-def wait_until_due(obj: object, limit: float) -> float:
+def wait_until_due(obj: Waitable, limit: float) -> float:
     """Call pollhttp.wait([obj], 10 s) until it returns obj; the time that took (bounded)."""
     start = time.monotonic()
     for _ in range(3):  # a selector may wake a hair before the deadline: one more call
-        if pollhttp.wait([obj], 10.0) == [obj]:  # type: ignore[list-item]
+        if pollhttp.wait([obj], 10.0) == [obj]:
             return time.monotonic() - start
         assert time.monotonic() - start < limit
     raise AssertionError("pollhttp.wait never returned the object whose deadline was due")
@@ -418,8 +419,8 @@ def test_threaded_request_waits_on_the_wakeup_descriptor(silent: SilentServer):
         while b"\r\n\r\n" not in received:
             received += peer.recv(65536)
         for _ in range(3):  # poll() emits what the worker reported; then nothing is due
-            for ready in pollhttp.wait([req], 0.05):
-                ready.poll()
+            for due in pollhttp.wait([req], 0.05):
+                due.poll()
         req.poll()
         assert completions == []
         assert req.get_wait_interest() == wake_fd()
@@ -431,8 +432,8 @@ def test_threaded_request_waits_on_the_wakeup_descriptor(silent: SilentServer):
         deadline = time.monotonic() + 5.0
         while not completions:
             assert time.monotonic() < deadline
-            for ready in pollhttp.wait([req], 1.0):
-                ready.poll()
+            for due in pollhttp.wait([req], 1.0):
+                due.poll()
         assert completions[0][0] == Result.RESULT_SUCCESS
         assert completions[0][3] == b"threaded"
         assert req.get_wait_interest() is None
