@@ -15,6 +15,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -116,7 +117,7 @@ DOC_BLOCKS = [
 
 
 def test_the_docs_have_python_examples():
-    names = {param.id.rsplit("-", 1)[0] for param in DOC_BLOCKS}
+    names = {cast(str, param.id).rsplit("-", 1)[0] for param in DOC_BLOCKS}
     assert {"tls.md", "proxies.md", "game-loop.md", "porting.md", "asyncio.md"} <= names
 
 
@@ -166,6 +167,7 @@ def demo_env(tmp_path_factory):
     with DemoServer() as plain, DemoServer(https=True) as secure:
         folder = tmp_path_factory.mktemp("demo")
         ca = folder / "demo-ca.pem"
+        assert secure.ca is not None  # an HTTPS demo server has its CA
         ca.write_text(secure.ca.cert_pem, encoding="ascii")
         wrapper = folder / "bin" / "pollhttp"
         wrapper.parent.mkdir()

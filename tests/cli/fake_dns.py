@@ -24,6 +24,6 @@ def _resolver(host: str, port: int) -> Resolution:
     return Resolution.finished([], ResolveError(f"cannot resolve {host!r}: unknown test name"))
 
 
-pollhttp.client.resolve_in_thread = _resolver  # type: ignore[assignment]
-pollhttp.cli.resolve_in_thread = _resolver  # type: ignore[assignment]
+pollhttp.client.resolve_in_thread = _resolver
+pollhttp.cli.resolve_in_thread = _resolver
 sys.exit(pollhttp.cli.main(sys.argv[1:]))

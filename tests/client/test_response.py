@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar, cast
 
 import pytest
 
@@ -60,7 +61,10 @@ def chunked(*chunks: bytes, trailers: bytes = b"") -> bytes:
     return out + b"0\r\n" + trailers + b"\r\n"
 
 
-def squash(trace: Sequence[object]) -> list[object]:
+T = TypeVar("T")
+
+
+def squash(trace: Sequence[T]) -> list[T]:
     """Drop consecutive duplicates: timing decides how often a status repeats."""
     return [item for i, item in enumerate(trace) if i == 0 or item != trace[i - 1]]
 
@@ -954,6 +958,6 @@ def test_golden_trace_request(steps, expected):
             assert trace[:2] == [(OK, REQUESTING), (OK, BODY)]
             assert trace[-1] == (Error.ERR_CONNECTION_ERROR, CONNECTION_ERROR)
             reads = trace[2:-1]
-            assert b"".join(r for r, _ in reads) == b"hello"  # type: ignore[misc]
+            assert b"".join(cast(bytes, r) for r, _ in reads) == b"hello"
             assert [s for _, s in reads][-1] == CONNECTION_ERROR
             assert all(s == BODY for _, s in reads[:-1])

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -126,6 +126,15 @@ class Case:
     timeout: float = 5.0
 
 
+def freeze_scripts(
+    scripts: Sequence[Step] | Sequence[Sequence[Step]],
+) -> tuple[tuple[Step, ...], ...]:
+    """One script (a list of steps) or several, as a tuple of scripts."""
+    if scripts and not isinstance(scripts[0], (list, tuple)):
+        return (tuple(cast(Sequence[Step], scripts)),)
+    return tuple(tuple(script) for script in cast(Sequence[Sequence[Step]], scripts))
+
+
 def case(
     case_id: str,
     title: str,
@@ -136,9 +145,7 @@ def case(
     **options: Any,
 ) -> Any:
     """A `Case` as a pytest parameter named by its number and title."""
-    if scripts and not isinstance(scripts[0], (list, tuple)):
-        scripts = [scripts]  # type: ignore[list-item]
-    frozen = tuple(tuple(script) for script in scripts)  # type: ignore[union-attr]
+    frozen = freeze_scripts(scripts)
     attrs = options.pop("request_attrs", {})
     made = Case(
         case_id,

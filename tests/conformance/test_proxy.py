@@ -138,9 +138,9 @@ class TLSProxy(ThreadedListener):
                 origin.sendall(early)
             tls.setblocking(False)
             origin.setblocking(False)
-            open_ends = {tls, origin}
+            open_ends: set[socket.socket] = {tls, origin}
             while open_ends and not self._stop.is_set():
-                ready = {tls} if tls.pending() else set()
+                ready: set[socket.socket] = {tls} if tls.pending() else set()
                 if not ready:
                     readable, _, _ = select.select(list(open_ends), [], [], 0.02)
                     ready = set(readable)

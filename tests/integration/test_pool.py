@@ -16,7 +16,7 @@ from pollhttp import Error, HTTPClient, InvalidParameterError, InvalidTypeError,
 from pollhttp.pool import ConnectionPool
 
 from ..support.nginx import query
-from ..support.polling import fetch, poll_while_waiting
+from ..support.polling import connection_of, fetch, poll_while_waiting
 from .conftest import Site
 
 pytestmark = pytest.mark.nginx
@@ -92,7 +92,7 @@ def test_an_idle_connection_the_server_closed_is_not_lent(site: Site):
         # /idle/ has keepalive_timeout 200ms: nginx closes the connection soon after.
         assert fetch(first, query("/idle/hello.txt", "pool-idle", n=1)) == site.hello
         pool.release(key, first)
-        fd = first.get_connection().fileno()
+        fd = connection_of(first).fileno()
         assert select.select([fd], [], [], 5)[0]  # the server's close has arrived
         second = borrow(pool, site.port)
         assert second is not first  # the dead one was dropped, never lent
@@ -135,7 +135,7 @@ def test_bytes_written_to_an_idle_pooled_connection_get_it_dropped():
             server_side, _ = listener.accept()
             pool.release(key, client)
             server_side.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL")
-            assert select.select([client.get_connection().fileno()], [], [], 5)[0]
+            assert select.select([connection_of(client).fileno()], [], [], 5)[0]
             lent = pool.acquire(key)
             assert lent is not client  # dropped, never lent with a poisoned queue
             assert client.get_status() is Status.STATUS_DISCONNECTED

@@ -4,6 +4,7 @@ environment_proxy (http_proxy, https_proxy, no_proxy, as curl and urllib read th
 from __future__ import annotations
 
 import base64
+from typing import TypedDict
 
 import pytest
 
@@ -98,6 +99,13 @@ def test_parse_port_bounds(port: int) -> None:
     assert proxy.port == port
 
 
+class Credentials(TypedDict, total=False):
+    """The keyword arguments of `parse_proxy` that carry credentials."""
+
+    username: str
+    password: str
+
+
 @pytest.mark.parametrize(
     "credentials",
     [
@@ -108,7 +116,7 @@ def test_parse_port_bounds(port: int) -> None:
         {"password": "del\x7f"},
     ],
 )
-def test_parse_control_characters_in_credentials(credentials: dict[str, str]) -> None:
+def test_parse_control_characters_in_credentials(credentials: Credentials) -> None:
     with pytest.raises(InvalidParameterError):
         parse_proxy("proxy.example", 3128, **credentials)
 

@@ -88,7 +88,9 @@ def forwarding(answer: bytes = http_response("200 OK", [], PROXIED)):
     return handle
 
 
-def connect_https(client: HTTPClient, host: str, port: int, options: TLSOptions) -> list:
+def connect_https(
+    client: HTTPClient, host: str, port: int, options: TLSOptions
+) -> list[tuple[Error, Status]]:
     assert client.connect_to_host(f"https://{host}", port, options) == Error.OK
     return poll_while_waiting(client)
 

@@ -598,14 +598,14 @@ def test_signal_connect_needs_a_callable(make, callback):
 
 def test_headers_checks_its_arguments():
     with pytest.raises(InvalidTypeError, match="lines"):
-        Headers(None)
+        Headers(None)  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError, match="lines"):
         Headers("X-A: 1")
     with pytest.raises(InvalidTypeError, match="lines"):
-        Headers([b"X-A: 1"])
+        Headers([b"X-A: 1"])  # type: ignore[list-item]
     headers = Headers(["X-A: 1"])
-    assert headers.get(None) is None
+    assert headers.get(None) is None  # type: ignore[call-overload]
     assert None not in headers
     with pytest.raises(InvalidTypeError, match="name must be a str"):
-        headers.get_all(None)
+        headers.get_all(None)  # type: ignore[arg-type]
     assert headers.get("x-a") == "1"

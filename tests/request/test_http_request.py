@@ -34,6 +34,7 @@ from ..support.servers import (
     Reset,
     ScriptedServer,
     Send,
+    Step,
     Trickle,
     response,
     wait_for,
@@ -559,9 +560,9 @@ def test_max_redirects_zero_returns_the_redirect(make):
     assert rec.req.get_final_url() == url(server)
 
 
-def _hops(count: int) -> list[object]:
+def _hops(count: int) -> list[Step]:
     """One connection: ``count`` redirects /1 -> /2 -> ... then 200."""
-    steps: list[object] = []
+    steps: list[Step] = []
     for hop in range(1, count + 1):
         steps += [Read(), Send(redirect(301, f"/{hop + 1}"))]
     return [*steps, Read(), Send(response(body=b"end"))]

@@ -154,7 +154,7 @@ def test_a_post_is_not_resent_after_a_reset_mid_response():
 def test_a_post_is_resent_when_the_policy_allows_it():
     partial = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal"
     with ScriptedServer([[Read(), Send(partial), Reset()], [Read(), Send(OK)]]) as server:
-        policy = Retry(total=1, allowed_methods={"POST"})
+        policy = Retry(total=1, allowed_methods=frozenset({"POST"}))
         run = Recorded(HTTPRequest(retries=policy))
         assert run.req.request(url(server), [], Method.METHOD_POST, b"again") == Error.OK
         result = complete(run)

@@ -30,7 +30,7 @@ from pollhttp import (
 )
 from pollhttp.demo import DemoServer
 
-from ..support.servers import Close, Pause, Read, ScriptedServer, Send, response
+from ..support.servers import Close, Pause, Read, ScriptedServer, Send, Step, response
 from .conftest import body_of, header_lines, request_line
 
 CLOSE = "Connection: close"
@@ -213,7 +213,7 @@ def test_timeout_raises_transfer_timeout_error():
 
 
 def test_too_many_redirects():
-    steps: list[object] = []
+    steps: list[Step] = []
     for hop in range(1, 4):
         steps += [Read(), Send(response("301 Moved", [f"Location: /{hop + 1}"]))]
     with ScriptedServer([steps]) as server, pytest.raises(TooManyRedirectsError):

@@ -30,6 +30,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
 
 import trustme
 from cryptography import x509
@@ -65,6 +66,8 @@ __all__ = [
     "tls11_server_context",
     "tls11_unavailable",
 ]
+
+T = TypeVar("T")
 
 # -- certificates and keys -------------------------------------------------------------------
 
@@ -543,12 +546,12 @@ class SocketStreamPeer(StreamPeer):
         self.closed = True
 
 
-class ThreadResult:
+class ThreadResult(Generic[T]):
     """Run ``target`` on a thread; `result()` joins (bounded) and re-raises its exception."""
 
-    def __init__(self, target: Callable[[], object]) -> None:
+    def __init__(self, target: Callable[[], T]) -> None:
         self._target = target
-        self._value: object = None
+        self._value: T | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -559,9 +562,9 @@ class ThreadResult:
         except BaseException as exc:  # handed to the test thread
             self._error = exc
 
-    def result(self, timeout: float = 5.0) -> object:
+    def result(self, timeout: float = 5.0) -> T:
         self._thread.join(timeout)
         assert not self._thread.is_alive(), "helper thread did not finish"
         if self._error is not None:
             raise self._error
-        return self._value
+        return cast(T, self._value)  # the thread finished without raising: it set the value

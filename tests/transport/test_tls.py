@@ -391,7 +391,7 @@ def test_accept_stream_serves_a_stdlib_client(ca, leaf):
             tls.disconnect_from_stream()
             assert tls.get_status() == DISCONNECTED
             assert peer.closed
-            version, answer, after = client.result()  # type: ignore[misc]
+            version, answer, after = client.result()
         finally:
             tls.close()
             peer.close()

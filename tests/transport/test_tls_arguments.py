@@ -6,6 +6,8 @@ much later, in the handshake, with a message about empty certificate data.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import trustme
 
@@ -26,7 +28,7 @@ def certificate() -> X509Certificate:
     return loaded
 
 
-def test_a_path_is_not_a_trusted_chain(tmp_path):
+def test_a_path_is_not_a_trusted_chain(tmp_path: Path) -> None:
     with pytest.raises(InvalidTypeError, match="trusted_chain must be an X509Certificate"):
         TLSOptions.client(str(tmp_path / "ca.pem"))  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError, match="trusted_chain"):
@@ -72,7 +74,7 @@ def test_server_needs_a_key_and_a_certificate_object():
 
 
 @pytest.mark.parametrize("path", [None, 5, b"/x"])
-def test_load_needs_a_path(path):
+def test_load_needs_a_path(path: object) -> None:
     with pytest.raises(InvalidTypeError, match="path"):
         X509Certificate().load(path)  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError, match="path"):
@@ -85,7 +87,7 @@ def test_a_path_with_nul_cannot_be_opened():
 
 
 @pytest.mark.parametrize("text", [None, b"-----BEGIN CERTIFICATE-----", 5])
-def test_load_from_string_needs_text(text):
+def test_load_from_string_needs_text(text: object) -> None:
     with pytest.raises(InvalidTypeError):
         X509Certificate().load_from_string(text)  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError):
