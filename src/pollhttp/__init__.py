@@ -32,7 +32,9 @@ from .transport import (
     CryptoKey,
     DNSCache,
     Interest,
+    Proxy,
     Resolution,
+    Resolver,
     StreamPeer,
     StreamPeerTCP,
     StreamPeerTLS,
@@ -57,7 +59,7 @@ if TYPE_CHECKING:
     from .http_request import HTTPRequest, Result, Signal
     from .pool import ConnectionPool
     from .retry import Retry
-    from .waiter import wait
+    from .waiter import Waitable, wait
 
 # HTTPRequest, the one-call API and the waiter load on first use: a program that only
 # drives HTTPClient does not pay for them at import time (issue 8: import no slower than
@@ -82,7 +84,7 @@ _LAZY = {
     ),
     "Retry": "retry",
     **dict.fromkeys(("HTTPRequest", "Result", "Signal"), "http_request"),
-    "wait": "waiter",
+    **dict.fromkeys(("Waitable", "wait"), "waiter"),
     "ConnectionPool": "pool",
 }
 
@@ -124,10 +126,12 @@ __all__ = [
     "NetworkError",
     "NoResponseError",
     "PollHTTPError",
+    "Proxy",
     "RedirectError",
     "RemoteProtocolError",
     "Resolution",
     "ResolveError",
+    "Resolver",
     "Response",
     "ResponseCode",
     "Result",
@@ -143,6 +147,7 @@ __all__ = [
     "TLSOptions",
     "TooManyRedirectsError",
     "TransferTimeoutError",
+    "Waitable",
     "X509Certificate",
     "__version__",
     "delete",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ._checks import check_body, check_headers, check_text
+from ._checks import check_body, check_bool, check_headers, check_text
 from ._enums import Error, Method
 from ._errors import HTTPStatusError, InvalidParameterError, InvalidTypeError, PollHTTPError
 from ._redirects import header_name
@@ -430,7 +430,7 @@ class BaseSession:
         lines, left_out = check_headers("headers", headers)
         self.headers: list[str | tuple[str, None]] = [*lines]
         self.headers += [(name, None) for name in sorted(left_out)]
-        self.params = dict(params or {})
+        self.params = _params("params", params)
         if auth is not None and not callable(auth):
             if not (isinstance(auth, tuple) and len(auth) == 2):
                 raise InvalidTypeError("auth must be (user, password) or a callable")
@@ -439,8 +439,10 @@ class BaseSession:
         self.auth = auth
         #: The cookie jar, kept across the session's requests.
         self.cookies = CookieJar()
+        if pool is not None and not isinstance(pool, ConnectionPool):
+            raise InvalidTypeError(f"pool must be a ConnectionPool or None, not {type(pool)}")
         self._owns_pool = pool is None
-        self.pool = pool or ConnectionPool(
+        self._pool = pool or ConnectionPool(
             max_per_host=max_per_host,
             ip_version=ip_version,
             resolve_overrides=resolve_overrides,
@@ -448,13 +450,9 @@ class BaseSession:
         )
         if tls_options is None:
             tls_options = _verify_options(verify)
-        if proxies is None and trust_env:
-            chosen: Mapping[str, Proxy | None] | None = None  # from the environment
-        else:
-            chosen = {
-                scheme: proxy_from_url(value) if value else None
-                for scheme, value in (proxies or {}).items()
-            }
+        chosen: Mapping[str, Proxy | None] | None = None  # from the environment
+        if proxies is not None or not check_bool("trust_env", trust_env):
+            chosen = _proxies(proxies or {})
         self._options = _Options(
             timeout=timeout,
             max_redirects=max_redirects,
@@ -462,7 +460,7 @@ class BaseSession:
             accept_gzip=accept_gzip,
             cookie_jar=self.cookies,
             ip_version=ip_version,
-            pool=self.pool,
+            pool=self._pool,
             retries=Retry.from_value(retries),
             proxies=chosen,
         )
@@ -482,8 +480,8 @@ class BaseSession:
         retries: Retry | int | None = _UNSET,
     ) -> Call:
         """Start one request with the session's settings; the caller drives the `Call`."""
-        full = self.base_url + check_text("url", url) if self.base_url else url
-        query = {**self.params, **(params or {})}
+        full = self.base_url + check_text("url", url)
+        query = {**self.params, **_params("params", params)}
         if query:
             encoded = HTTPClient.query_string_from_dict(query)
             full += ("&" if "?" in full else "?") + encoded
@@ -509,12 +507,42 @@ class BaseSession:
         options = _replace(self._options, changes)
         return Call(method, full, headers=merged, data=data, json=json, options=options)
 
+    @property
+    def pool(self) -> ConnectionPool:
+        """The session's connection pool (its own, or the one it was given)."""
+        return self._pool
+
     def close(self) -> None:
         """Close the session's idle connections (and its pool, if it made it)."""
         if self._owns_pool:
-            self.pool.close()
+            self._pool.close()
         else:
-            self.pool.clear_idle()
+            self._pool.clear_idle()
+
+
+def _params(name: str, value: object) -> dict[str, Any]:
+    """Query parameters: a mapping of names to values (None: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidTypeError(f"{name} must be a mapping, not {type(value).__name__}")
+    if not all(isinstance(key, str) for key in value):
+        raise InvalidTypeError(f"{name}: the names must be str")
+    return dict(value)
+
+
+def _proxies(value: object) -> dict[str, Proxy | None]:
+    """``proxies=``: ``{"http": url, "https": url}``; a None or empty URL means direct."""
+    if not isinstance(value, Mapping):
+        raise InvalidTypeError(f"proxies must be a mapping, not {type(value).__name__}")
+    chosen: dict[str, Proxy | None] = {}
+    for scheme, url in value.items():
+        if scheme not in ("http", "https"):
+            raise InvalidParameterError(f"proxies: the keys are 'http' and 'https', not {scheme!r}")
+        if url is not None and not isinstance(url, str):
+            raise InvalidTypeError(f"proxies[{scheme!r}] must be a URL (str) or None")
+        chosen[scheme] = proxy_from_url(url) if url else None
+    return chosen
 
 
 def _replace(options: _Options, changes: Mapping[str, Any]) -> _Options:

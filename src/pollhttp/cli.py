@@ -157,6 +157,17 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _path(text: str) -> str:
+    """A file name given on the command line: one the file system can take."""
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"a file name cannot hold a NUL: {text!r}")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"not a valid file name: {text!r}") from None
+    return text
+
+
 def _count(text: str) -> int:
     if re.fullmatch(r"[+-]?\d+", text.strip()) is None:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
@@ -189,6 +200,7 @@ def _build_parser() -> _Parser:
         "-K",
         "--config",
         metavar="FILE",
+        type=_path,
         help="read more options from FILE ('-': stdin), one 'option = value' a line",
     )
     req = parser.add_argument_group("request")
@@ -230,7 +242,7 @@ def _build_parser() -> _Parser:
     req.add_argument(
         "--netrc-optional", dest="netrc", action="store_true", help="the same as --netrc"
     )
-    req.add_argument("--netrc-file", metavar="FILE", help="like --netrc, from FILE")
+    req.add_argument("--netrc-file", metavar="FILE", type=_path, help="like --netrc, from FILE")
     req.add_argument(
         "-b",
         "--cookie",
@@ -241,7 +253,11 @@ def _build_parser() -> _Parser:
         "Set-Cookie across redirects",
     )
     req.add_argument(
-        "-c", "--cookie-jar", metavar="FILE", help="write every cookie to FILE at the end"
+        "-c",
+        "--cookie-jar",
+        metavar="FILE",
+        type=_path,
+        help="write every cookie to FILE at the end",
     )
     req.add_argument("-I", "--head", action="store_true", help="HEAD: show the response head only")
     req.add_argument("-L", "--location", action="store_true", help="follow redirects")
@@ -265,6 +281,7 @@ def _build_parser() -> _Parser:
         action=_Append,
         const="file",
         metavar="FILE",
+        type=_path,
         help="write the body of the next URL to FILE ('-': stdout)",
     )
     out.add_argument(
@@ -294,7 +311,11 @@ def _build_parser() -> _Parser:
     )
     out.add_argument("-i", "--include", action="store_true", help="show the response head too")
     out.add_argument(
-        "-D", "--dump-header", metavar="FILE", help="write the response heads to FILE ('-': stdout)"
+        "-D",
+        "--dump-header",
+        metavar="FILE",
+        type=_path,
+        help="write the response heads to FILE ('-': stdout)",
     )
     out.add_argument(
         "-w",
@@ -331,6 +352,7 @@ def _build_parser() -> _Parser:
     out.add_argument(
         "--trace-ascii",
         metavar="FILE",
+        type=_path,
         help="write everything sent and received, and the trace, to FILE ('-': stdout)",
     )
     out.add_argument(
@@ -346,7 +368,7 @@ def _build_parser() -> _Parser:
         help="do not verify the server's certificate (--pin still applies)",
     )
     tls.add_argument(
-        "--cacert", metavar="FILE", help="trust these CAs (PEM) instead of the system's"
+        "--cacert", metavar="FILE", type=_path, help="trust these CAs (PEM) instead of the system's"
     )
     tls.add_argument(
         "--pin",
@@ -356,12 +378,14 @@ def _build_parser() -> _Parser:
         help="the server's public key must match one of these SPKI pins",
     )
     tls.add_argument(
-        "--crlfile", metavar="FILE", help="PEM CRLs: a revoked server certificate fails"
+        "--crlfile", metavar="FILE", type=_path, help="PEM CRLs: a revoked server certificate fails"
     )
     tls.add_argument(
-        "-E", "--cert", metavar="FILE", help="client certificate (PEM), for mutual TLS"
+        "-E", "--cert", metavar="FILE", type=_path, help="client certificate (PEM), for mutual TLS"
     )
-    tls.add_argument("--key", metavar="FILE", help="the client certificate's private key (PEM)")
+    tls.add_argument(
+        "--key", metavar="FILE", type=_path, help="the client certificate's private key (PEM)"
+    )
     tls.add_argument(
         "--tlsv1.2",
         dest="tls_min",

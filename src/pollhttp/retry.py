@@ -11,10 +11,12 @@ from __future__ import annotations
 import email.utils
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
-from ._checks import check_int, check_seconds
+from ._checks import check_int, check_seconds, check_text
 from ._errors import InvalidTypeError
 
 __all__ = ["IDEMPOTENT_METHODS", "Failure", "Retry", "parse_retry_after"]
@@ -71,18 +73,10 @@ class Retry:
         check_seconds("backoff_factor", self.backoff_factor, none_ok=False)
         check_seconds("backoff_max", self.backoff_max, none_ok=False)
         check_seconds("max_time", self.max_time)
-        for name in ("status_forcelist", "allowed_methods"):
-            value = getattr(self, name)
-            if isinstance(value, str) or not hasattr(value, "__iter__"):
-                raise InvalidTypeError(f"{name} must be a set, not {type(value).__name__}")
-            object.__setattr__(self, name, frozenset(value))
-        if not all(isinstance(code, int) for code in self.status_forcelist):
-            raise InvalidTypeError("status_forcelist must hold status codes (int)")
-        if not all(isinstance(method, str) for method in self.allowed_methods):
-            raise InvalidTypeError("allowed_methods must hold method names (str)")
-        object.__setattr__(
-            self, "allowed_methods", frozenset(m.upper() for m in self.allowed_methods)
-        )
+        codes = _members("status_forcelist", self.status_forcelist, int, "status codes")
+        methods = _members("allowed_methods", self.allowed_methods, str, "method names")
+        object.__setattr__(self, "status_forcelist", codes)
+        object.__setattr__(self, "allowed_methods", frozenset(m.upper() for m in methods))
 
     @classmethod
     def from_value(cls, value: Retry | int | bool | None) -> Retry:
@@ -99,10 +93,17 @@ class Retry:
 
     def is_retry_status(self, method: str, status_code: int) -> bool:
         """Whether a response with ``status_code`` to ``method`` should be tried again."""
-        return status_code in self.status_forcelist and method.upper() in self.allowed_methods
+        check_int("status_code", status_code, 100, 999)
+        return (
+            status_code in self.status_forcelist
+            and check_text("method", method).upper() in self.allowed_methods
+        )
 
     def increment(self, method: str, failure: Failure) -> Retry | None:
         """The policy for the next attempt, or None when this failure is not retried."""
+        method = check_text("method", method)
+        if not isinstance(failure, Failure):
+            raise InvalidTypeError(f"failure must be a Failure, not {type(failure).__name__}")
         if failure is Failure.READ and method.upper() not in self.allowed_methods:
             return None
         if failure is Failure.STATUS and method.upper() not in self.allowed_methods:
@@ -129,11 +130,25 @@ class Retry:
         ``now`` is the wall-clock time (``time.time()``) an HTTP-date is measured from.
         A malformed ``Retry-After`` is ignored.
         """
+        if retry_after is not None:
+            check_text("retry_after", retry_after)
+        if now is not None:
+            check_seconds("now", now)
         if self.respect_retry_after and retry_after:
             wait = parse_retry_after(retry_after, time.time() if now is None else now)
             if wait is not None:
                 return min(wait, self.backoff_max)
         return self.backoff()
+
+
+def _members(name: str, value: object, kind: type, what: str) -> frozenset[Any]:
+    """A set argument: an iterable (not a string) of ``kind`` values."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidTypeError(f"{name} must be a set of {what}, not {type(value).__name__}")
+    items = list(value)
+    if not all(isinstance(item, kind) and not isinstance(item, bool) for item in items):
+        raise InvalidTypeError(f"{name} must hold {what} ({kind.__name__})")
+    return frozenset(items)
 
 
 def parse_retry_after(value: str, now: float) -> float | None:

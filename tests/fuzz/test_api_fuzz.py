@@ -86,6 +86,7 @@ from pollhttp import (
     TLSOptions,
     X509Certificate,
 )
+from pollhttp.retry import Failure
 
 from ..support.tls import certificate, private_key
 from .strategies import Deferred, odd_values
@@ -111,6 +112,8 @@ FUZZ = settings(
 #: Public names that are not fuzzed, and why.
 SKIPPED: dict[str, str] = {
     # pollhttp.__all__
+    "Resolver": "a type alias (the callable HTTPClient takes as resolver=); DNSCache is fuzzed",
+    "Waitable": "a Protocol: the type wait() takes; wait is fuzzed",
     "Error": "an enum: values, no behaviour",
     "Method": "an enum: values, no behaviour",
     "Status": "an enum: values, no behaviour",
@@ -482,7 +485,20 @@ def _public_classes() -> dict[str, type]:
 
 CLASSES = _public_classes()
 FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
-    "pollhttp": {name: getattr(pollhttp, name) for name in ("request", "get", "post", "wait")},
+    "pollhttp": {
+        name: getattr(pollhttp, name)
+        for name in (
+            "request",
+            "get",
+            "head",
+            "post",
+            "put",
+            "patch",
+            "delete",
+            "options",
+            "wait",
+        )
+    },
     "pollhttp.aio": {name: getattr(pollhttp.aio, name) for name in pollhttp.aio.__all__},
 }
 #: Keywords that a ``**kwargs`` parameter passes on.
@@ -514,6 +530,8 @@ def _fresh_instance(name: str, ctx: Ctx | None = None) -> object:
         return Headers(["X-A: 1"])
     if name == "Resolution":
         return Resolution.finished([("127.0.0.1", 1)])
+    if name == "Proxy":
+        return pollhttp.Proxy("127.0.0.1", 3128)
     if name in ("DNSCache", "ConnectionPool"):
         instance = cls(resolver=_fake_resolver)
     else:
@@ -636,7 +654,20 @@ def good_value(ctx: Ctx, target: Target, param: str) -> object:
             "client_options": Make(TLSOptions.client_unsafe),
             "host": "",
             "port": -1,
+            "proxy": None,
+            "for_https": False,
         }.get(param, _MISSING)
+    if owner == "Retry":
+        return {
+            "method": "GET",
+            "failure": Failure.CONNECT,
+            "status_code": 503,
+            "retry_after": "1",
+        }.get(param, _MISSING)
+    if owner == "Proxy":
+        return {"host": "127.0.0.1", "port": ctx.port}.get(param, _MISSING)
+    if owner == "Session":
+        return {"method": "GET", "url": ctx.url}.get(param, _MISSING)
     if owner in ("StreamPeerTCP", "StreamPeerTLS"):
         return {
             "host": "127.0.0.1",

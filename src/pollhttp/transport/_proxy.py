@@ -9,11 +9,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from .._errors import InvalidParameterError
+from .._checks import check_bool, check_int, check_text
+from .._errors import InvalidParameterError, InvalidTypeError
 from ._resolver import parse_host
 from ._tls import TLSOptions
 
-__all__ = ["Proxy", "absolute_target", "connect_authority", "environment_proxy", "parse_proxy"]
+__all__ = [
+    "Proxy",
+    "absolute_target",
+    "connect_authority",
+    "environment_proxy",
+    "parse_proxy",
+    "proxy_from_url",
+]
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,16 @@ class Proxy:
     username: str = ""
     password: str = ""
     tls_options: TLSOptions | None = None  # verifies the proxy when tls is True
+
+    def __post_init__(self) -> None:
+        # Checked when made, so that a wrong value never fails later in a connect.
+        parse_host(check_text("host", self.host))
+        check_int("port", self.port, 1, 65535)
+        check_bool("tls", self.tls)
+        _no_control(check_text("username", self.username), "user name")
+        _no_control(check_text("password", self.password), "password")
+        if self.tls_options is not None and not isinstance(self.tls_options, TLSOptions):
+            raise InvalidTypeError("tls_options must be TLSOptions or None")
 
     @property
     def authorization(self) -> bytes | None:
