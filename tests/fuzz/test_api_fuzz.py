@@ -581,7 +581,7 @@ def discover() -> tuple[list[Target], list[str]]:
                     Target(owner, "__init__", f.name, "init") for f in dataclasses.fields(cls)
                 ]
             else:
-                targets += _targets_of(cls.__init__, owner, "__init__", "init")
+                targets += _targets_of(vars(cls).get("__init__", cls), owner, "__init__", "init")
         for name in dir(cls):
             if name.startswith("_") or f"{owner}.{name}" in SKIPPED:
                 continue
@@ -758,7 +758,9 @@ def _function(target: Target) -> Callable[..., Any]:
     if target.owner in FUNCTIONS:
         return FUNCTIONS[target.owner][target.member]
     cls = CLASSES[target.owner]
-    return cls.__init__ if target.member == "__init__" else getattr(cls, target.member)
+    if target.member == "__init__":
+        return vars(cls).get("__init__", cls)
+    return getattr(cls, target.member)
 
 
 # -- using an object as intended, after the call ---------------------------------------------
@@ -797,9 +799,9 @@ def _getters(cls: type) -> tuple[tuple[str, bool], ...]:
 def _read_everything(obj: object) -> None:
     """Every getter (get_*, is_*, has_*, read-only property) of ``obj``."""
     owner = type(obj).__name__
-    for name, is_property in _getters(type(obj)):
+    for name, is_property in _getters(type(obj)):  # type: ignore[arg-type]
         if is_property:
-            _step(f"{owner}.{name}", lambda name=name: getattr(obj, name))
+            _step(f"{owner}.{name}", functools.partial(getattr, obj, name))
         else:
             _step(f"{owner}.{name}()", getattr(obj, name))
 
@@ -896,7 +898,7 @@ def drive_certificate(ctx: Ctx, cert: X509Certificate) -> None:
 def drive_key(ctx: Ctx, key: CryptoKey) -> None:
     _read_everything(key)
     for public in (False, True):
-        _step("CryptoKey.save_to_string()", lambda public=public: key.save_to_string(public))
+        _step("CryptoKey.save_to_string()", functools.partial(key.save_to_string, public))
     if key.save_to_string() and not key.is_public_only():
         drive_tls_options(
             _step("TLSOptions.server(key)", lambda: TLSOptions.server(key, ctx.certificate()))
@@ -920,7 +922,7 @@ def drive_object(ctx: Ctx, obj: object, value: object) -> None:
             # A trace the caller gave may raise when called (``int`` does, with two
             # arguments), as a Signal callback may: that is the caller's error, not
             # pollhttp's, so it is caught here; the client's own use of it is still driven.
-            obj.trace = _tolerant(value)
+            obj.trace = _tolerant(obj.trace)
         drive_client(ctx, obj)
     elif isinstance(obj, HTTPRequest):
         drive_request(ctx, obj)
@@ -966,11 +968,12 @@ def drive_object(ctx: Ctx, obj: object, value: object) -> None:
         _step("ConnectionPool.close()", obj.close)
     elif isinstance(obj, pollhttp.Response):
         for name in ("status_code", "headers", "content", "url", "ok", "text"):
-            _step(f"Response.{name}", lambda name=name: getattr(obj, name))
+            _step(f"Response.{name}", functools.partial(getattr, obj, name))
     elif type(obj).__name__ in CLASSES:
         _read_everything(obj)
-        if callable(getattr(obj, "close", None)):
-            _step(f"{type(obj).__name__}.close()", obj.close)
+        close = getattr(obj, "close", None)
+        if callable(close):
+            _step(f"{type(obj).__name__}.close()", close)
 
 
 # -- the property ----------------------------------------------------------------------------
@@ -1094,13 +1097,13 @@ def check_one(ctx: Ctx, target: Target, raw: object, state: str) -> None:
         except Exception as exc:  # judged below; BaseException (KeyboardInterrupt) goes on
             outcome.raised = exc
         call = f"{target} with {target.param}={_show(value)} (state {state})"
-        exc = outcome.raised
-        if exc is not None:
-            assert allowed(exc, names), f"{call} raised {type(exc).__name__}: {exc}"
+        error = outcome.raised
+        if error is not None:
+            assert allowed(error, names), f"{call} raised {type(error).__name__}: {error}"
             strict = target.owner in _ERROR_RETURNING_STRICT and target.kind == "call"
             if strict and _signature(_function(target)).return_annotation == "Error":
                 raise AssertionError(
-                    f"{call} raised {type(exc).__name__}: {exc} (it returns an Error code)"
+                    f"{call} raised {type(error).__name__}: {error} (it returns an Error code)"
                 )
         rejected = _rejected(outcome)
         if not rejected and obj is not None and outcome.raised is None and target.kind != "init":
@@ -1109,7 +1112,7 @@ def check_one(ctx: Ctx, target: Target, raw: object, state: str) -> None:
             rejected = now is not last and isinstance(now, InvalidParameterError)
         if rejected:
             if outcome.raised is None and callable(getattr(obj, "get_last_error", None)):
-                kept = obj.get_last_error()  # type: ignore[union-attr]
+                kept = getattr(obj, "get_last_error")()  # noqa: B009 - obj is any class
                 assert isinstance(kept, InvalidParameterError), (
                     f"{call} returned {outcome.result!r}; get_last_error() is {kept!r}"
                 )
@@ -1258,7 +1261,8 @@ def test_odd_value(
 def _cli_options() -> tuple[list[str], list[str]]:
     """(options that take a value, flags), from the command's own parser."""
     parser = pollhttp.cli._build_parser()
-    with_value, flags = [], []
+    with_value: list[str] = []
+    flags: list[str] = []
     for action in parser._actions:
         names = [n for n in action.option_strings if n.startswith("-")]
         if not names or set(names) & {"-h", "--help", "-V", "--version"}:
