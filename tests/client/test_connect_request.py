@@ -6,6 +6,7 @@ are only ever given to injected resolvers, never to the system's.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import time
@@ -1118,35 +1119,14 @@ def test_error_enum_is_godots():
     assert Error.ERR_INVALID_PARAMETER == 31  # type: ignore[comparison-overlap]
 
 
-def _reference_file(name: str) -> Path:
-    here = Path(__file__).resolve()
-    candidates = [Path("/work/shared/reference") / name]
-    candidates += [parent / "shared" / "reference" / name for parent in here.parents]
-    for path in candidates:
-        if path.is_file():
-            return path
-    pytest.skip(f"reference file {name} is not available here")
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
+ENUMS = Path(__file__).resolve().parents[1] / "data" / "godot_http_client_enums.json"
 
 
 def _class_reference_enums() -> dict[str, dict[str, int]]:
-    """The enums of HTTPClient.txt: ``{"Method": {"METHOD_GET": 0, ...}, ...}``.
-
-    Constants look like `` `Method<...>` **METHOD\\_GET** = `0` ``; a name may carry
-    ``\\_`` escapes and the ``= `value` `` part may stand on the next line.
-    """
-    text = _reference_file("HTTPClient.txt").read_text(encoding="utf-8")
-    enums: dict[str, dict[str, int]] = {}
-    current: dict[str, int] | None = None
-    token = re.compile(
-        r"^enum \*\*(\w+)\*\*:|\*\*([A-Z][A-Z0-9_\\\s]*?)\*\*\s*=\s*`(-?\d+)`", re.MULTILINE
-    )
-    for m in token.finditer(text):
-        if m[1]:
-            current = enums.setdefault(m[1], {})
-        elif current is not None:
-            name = re.sub(r"[\\\s]", "", m[2])
-            current[name] = int(m[3])
-    return enums
+    """The enums of Godot's class reference, names and numbers (tests/data, from HTTPClient.txt)."""
+    loaded: dict[str, dict[str, int]] = json.loads(ENUMS.read_text(encoding="utf-8"))
+    return loaded
 
 
 def test_enums_match_the_class_reference():
@@ -1169,7 +1149,7 @@ def test_enums_match_the_class_reference():
 
 def test_error_enum_matches_godot_behaviour_table():
     # godot-behaviour.md §1.4 lists every Error with its error_string() text.
-    text = _reference_file("godot-behaviour.md").read_text(encoding="utf-8")
+    text = (REFERENCE / "godot-behaviour.md").read_text(encoding="utf-8")
     rows = re.findall(r'^\| (\d+) \| (OK|FAILED|ERR_\w+) \| "([^"]*)" \|$', text, re.MULTILINE)
     assert len(rows) == 49
     for value, name, description in rows:
