@@ -5,7 +5,9 @@ from typing import TYPE_CHECKING
 
 from ._enums import Error, Method, ResponseCode, Status
 from ._errors import (
+    CertificateVerifyError,
     ConnectError,
+    ConnectTimeoutError,
     ContentDecodingError,
     DownloadFileError,
     HTTPStatusError,
@@ -15,12 +17,15 @@ from ._errors import (
     LimitExceededError,
     NetworkError,
     NoResponseError,
+    PinMismatchError,
     PollHTTPError,
     RedirectError,
+    RedirectSchemeError,
     RemoteProtocolError,
     ResolveError,
     StaleConnectionError,
     TLSHandshakeError,
+    TLSHandshakeTimeoutError,
     TooManyRedirectsError,
     TransferTimeoutError,
 )
@@ -105,7 +110,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "READY_NOW",
+    "CertificateVerifyError",
     "ConnectError",
+    "ConnectTimeoutError",
     "ConnectionPool",
     "ContentDecodingError",
     "CryptoKey",
@@ -125,9 +132,11 @@ __all__ = [
     "Method",
     "NetworkError",
     "NoResponseError",
+    "PinMismatchError",
     "PollHTTPError",
     "Proxy",
     "RedirectError",
+    "RedirectSchemeError",
     "RemoteProtocolError",
     "Resolution",
     "ResolveError",
@@ -144,6 +153,7 @@ __all__ = [
     "StreamPeerTCP",
     "StreamPeerTLS",
     "TLSHandshakeError",
+    "TLSHandshakeTimeoutError",
     "TLSOptions",
     "TooManyRedirectsError",
     "TransferTimeoutError",

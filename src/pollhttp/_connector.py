@@ -17,11 +17,13 @@ from enum import Enum
 from ._enums import Error
 from ._errors import (
     ConnectError,
+    ConnectTimeoutError,
     NetworkError,
     PollHTTPError,
     RemoteProtocolError,
     ResolveError,
     TLSHandshakeError,
+    TLSHandshakeTimeoutError,
 )
 from ._trace import Trace
 from .protocol import NEED_DATA, ClientConnection, ConnState, Limits, Response
@@ -235,7 +237,11 @@ class Connector:
                 self._attempt_failed(tcp)
         if not self._attempts:
             reasons = "; ".join(str(exc) for exc in self._errors) or "no address"
-            raise ConnectError(reasons) from (self._errors[-1] if self._errors else None)
+            last = self._errors[-1] if self._errors else None
+            if self._errors and all(isinstance(e, ConnectTimeoutError) for e in self._errors):
+                # Every address ran out of time (curl's 28, not 7).
+                raise ConnectTimeoutError(reasons, timeout=self.connect_timeout) from last
+            raise ConnectError(reasons) from last
 
     def _poll_tcp(self, blocking: bool) -> bool:
         if blocking:
@@ -338,9 +344,9 @@ class Connector:
                 else TLSHandshakeError(f"TLS handshake failed: {error}", reason=str(error))
             )
         if time.monotonic() >= self._deadline:
-            raise TLSHandshakeError(
+            raise TLSHandshakeTimeoutError(
                 f"TLS handshake failed: no answer within {self.connect_timeout:g} s",
-                reason="timed out",
+                timeout=self.connect_timeout,
             )
         return False
 
@@ -375,8 +381,9 @@ class Connector:
         except (RemoteProtocolError, NetworkError) as exc:
             raise ConnectError(f"proxy failed during CONNECT: {exc}") from exc
         if time.monotonic() >= self._deadline:
-            raise ConnectError(
-                f"the proxy did not answer CONNECT within {self.connect_timeout:g} s"
+            raise ConnectTimeoutError(
+                f"the proxy did not answer CONNECT within {self.connect_timeout:g} s",
+                timeout=self.connect_timeout,
             )
         return False
 

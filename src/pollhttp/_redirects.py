@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
 from ._enums import Method
-from ._errors import InvalidParameterError, RedirectError
+from ._errors import InvalidParameterError, RedirectError, RedirectSchemeError
 from ._url import URL, parse_url
 
 __all__ = ["REDIRECT_CODES", "Hop", "header_name", "next_hop"]
@@ -58,7 +58,18 @@ def next_hop(hop: Hop, code: int, location: str) -> Hop:
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in location):
         raise RedirectError(f"control character in Location {location!r}")
     try:
-        new = parse_url(urljoin(hop.url.text, location))
+        absolute = urljoin(hop.url.text, location)
+    except ValueError as exc:  # e.g. an unclosed "[" in the host
+        raise RedirectError(f"cannot follow Location {location!r}: {exc}") from exc
+    scheme = absolute.partition(":")[0].lower() if ":" in absolute else ""
+    if scheme and scheme not in ("http", "https"):
+        raise RedirectSchemeError(
+            f"cannot follow Location {location!r}: only http and https",
+            location=absolute,
+            scheme=scheme,
+        )
+    try:
+        new = parse_url(absolute)
     except (InvalidParameterError, ValueError) as exc:
         raise RedirectError(f"cannot follow Location {location!r}: {exc}") from exc
     method, body, headers = hop.method, hop.body, hop.headers

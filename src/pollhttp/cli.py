@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import errno
 import http
 import http.cookiejar
 import ipaddress
@@ -23,7 +22,6 @@ import netrc
 import os
 import re
 import signal
-import ssl
 import sys
 import tempfile
 import time
@@ -37,7 +35,6 @@ from . import _progress
 from ._enums import Error, Method, Status
 from ._errors import (
     CertificateVerifyError,
-    ConnectError,
     ConnectTimeoutError,
     IncompleteBodyError,
     InvalidParameterError,
@@ -1220,31 +1217,6 @@ def _check_requests(plans: Sequence[Plan], opts: Options) -> None:
 # -- exit statuses ----------------------------------------------------------------------------
 
 
-def _untyped_code(error: PollHTTPError) -> int | None:
-    """Exit statuses for failures today's library reports with its broader classes.
-
-    The library raises `ConnectError` and `TLSHandshakeError` where the finer classes in
-    `pollhttp._errors` (`ConnectTimeoutError`, `TLSHandshakeTimeoutError`,
-    `CertificateVerifyError`, `PinMismatchError`) belong; until it does, these are told
-    apart by the fields and causes it sets. Only the TCP connect timeout still needs its
-    message: it has no other trace.
-    """
-    if isinstance(error, TLSHandshakeError):
-        if isinstance(error.__cause__, ssl.SSLCertVerificationError):
-            return 60
-        if error.reason == "timed out":  # the connector's reason for its deadline
-            return 28
-        return 90 if error.__cause__ is None else 35
-    if isinstance(error, RedirectError):
-        return None
-    text = str(error)
-    if isinstance(error, ConnectError) and (
-        os.strerror(errno.ETIMEDOUT) in text or " within " in text
-    ):
-        return 28
-    return None
-
-
 def exit_code(
     result: Result, error: PollHTTPError | None, via_proxy: bool = False, *, location: str = ""
 ) -> int:
@@ -1266,10 +1238,6 @@ def exit_code(
     if isinstance(error, RedirectError):
         scheme = urlsplit(location).scheme.lower()
         return 1 if location and scheme not in ("http", "https") else 3
-    if error is not None:
-        code = _untyped_code(error)
-        if code is not None:
-            return code
     if result == Result.RESULT_TLS_HANDSHAKE_ERROR or isinstance(error, TLSHandshakeError):
         return 35
     if result == Result.RESULT_CANT_CONNECT:

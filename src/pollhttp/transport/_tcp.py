@@ -15,7 +15,7 @@ from typing import Any
 
 from .._checks import check_bool, check_buffer, check_bytes, check_int, check_seconds, check_text
 from .._enums import Error
-from .._errors import ConnectError, InvalidParameterError, NetworkError
+from .._errors import ConnectError, ConnectTimeoutError, InvalidParameterError, NetworkError
 from ._base import StreamPeer, network_error, read_size
 
 try:  # FIONREAD for get_available_bytes(); not on every platform.
@@ -111,7 +111,12 @@ class StreamPeerTCP(StreamPeer):
     def _connect_failed(self, code: int, cause: OSError | None = None) -> Error:
         host, port = self._address
         reason = os.strerror(code) if code else str(cause)
-        self._last_error = ConnectError(f"cannot connect to {host} port {port}: {reason}")
+        message = f"cannot connect to {host} port {port}: {reason}"
+        self._last_error = (
+            ConnectTimeoutError(message, timeout=self.connect_timeout)
+            if code == errno.ETIMEDOUT
+            else ConnectError(message)
+        )
         self._last_error.__cause__ = cause
         self._drop(self.STATUS_ERROR)
         return Error.ERR_CANT_CONNECT

@@ -22,9 +22,11 @@ from typing import Any
 from .._checks import check_bytes, check_instance, check_items, check_seconds, check_text
 from .._enums import Error
 from .._errors import (
+    CertificateVerifyError,
     InvalidParameterError,
     InvalidTypeError,
     NetworkError,
+    PinMismatchError,
     PollHTTPError,
     TLSHandshakeError,
 )
@@ -590,7 +592,16 @@ class StreamPeerTLS(StreamPeer):
     def _handshake_failed(
         self, reason: str, cause: BaseException | None, mismatch: bool = False
     ) -> Error:
-        error = TLSHandshakeError(f"TLS handshake failed: {reason}", reason=reason)
+        message = f"TLS handshake failed: {reason}"
+        error: TLSHandshakeError
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            error = CertificateVerifyError(
+                message, reason=reason, verify_code=cause.verify_code, hostname_mismatch=mismatch
+            )
+        elif cause is None and self._pins:
+            error = PinMismatchError(message, reason=reason)
+        else:
+            error = TLSHandshakeError(message, reason=reason)
         error.__cause__ = cause
         self._last_error = error
         self._close_stream()
