@@ -4,6 +4,7 @@ statuses) tell a timeout from a refusal and a bad certificate from a pin by type
 
 from __future__ import annotations
 
+import functools
 import socket
 
 import pytest
@@ -23,6 +24,10 @@ from ..support.polling import poll_while_waiting
 from ..support.servers import Read, ScriptedServer, Send, response
 from ..support.tls import Pause, TLSServer, ca_certificate, server_context, spki_pin
 from .test_happy_eyeballs import Blackhole
+
+
+def answer(addresses: list[tuple[str, int]], host: str, port: int) -> Resolution:
+    return Resolution.finished(list(addresses))
 
 
 def failing_connect(client: HTTPClient, port: int, options: TLSOptions | None = None):
@@ -54,7 +59,7 @@ def test_every_address_timing_out_is_a_connect_timeout_and_one_refusal_is_not():
             ([("127.0.0.1", hole.port), ("127.0.0.1", hole.port)], True),
             ([("127.0.0.1", hole.port), ("127.0.0.1", refused)], False),
         ):
-            client = HTTPClient(resolver=lambda h, p, a=addresses: Resolution.finished(list(a)))
+            client = HTTPClient(resolver=functools.partial(answer, addresses))
             client.connect_timeout = 0.3
             client.connect_to_host("two.test", 80)
             poll_while_waiting(client, 5)
