@@ -43,7 +43,7 @@ def header_name(header: str) -> str:
 class Hop:
     """One request of a redirect chain: what is sent, and where."""
 
-    method: Method
+    method: Method | str
     url: URL
     headers: tuple[str, ...]
     body: bytes

@@ -200,10 +200,11 @@ class Call:
         json: Any = None,
         options: _Options = _Options(),
     ) -> None:
-        try:
-            verb = Method[f"METHOD_{check_text('method', method).upper()}"]
-        except KeyError:
-            raise InvalidParameterError(f"unsupported method {method!r}") from None
+        # "get" is GET, as in requests; any other token is sent as given (PROPFIND).
+        name = check_text("method", method)
+        verb: Method | str = Method.__members__.get(f"METHOD_{name.upper()}") or name
+        if verb is Method.METHOD_MAX:
+            verb = name
         check_text("url", url)
         lines, left_out = check_headers("headers", headers)
         body, content_type = b"", ""

@@ -953,7 +953,7 @@ def _method(args: argparse.Namespace, has_data: bool) -> Method | str:
         if TOKEN.fullmatch(name.encode("utf-8", "surrogateescape")) is None:
             raise UsageError(f"bad method {name!r}: a method is a token (RFC 9110 §9.1)")
         # Godot's Method values where one fits (-X put too: the library sends them upper
-        # case); any other token goes as it is (-X PROPFIND), once HTTPRequest takes names.
+        # case); any other token goes as it is (-X PROPFIND).
         return Method[f"METHOD_{name.upper()}"] if name.upper() in _METHODS else name
     if args.head:
         return Method.METHOD_HEAD
@@ -1204,12 +1204,6 @@ def _check_requests(plans: Sequence[Plan], opts: Options) -> None:
         method: Any = opts.method
         err = probe.request_raw("http://127.0.0.1/", opts.headers, method, opts.body)
         if err != Error.OK:
-            if isinstance(opts.method, str):
-                raise UsageError(
-                    f"method {opts.method}: this pollhttp library sends only "
-                    + ", ".join(_METHODS)
-                    + " (HTTPRequest takes no method names yet)"
-                )
             raise UsageError(f"bad request: {probe.get_last_error()}")
         probe.cancel_request()
 

@@ -40,6 +40,7 @@ from ._trace import Trace
 from ._version import __version__
 from .protocol import (
     NEED_DATA,
+    TOKEN,
     ClientConnection,
     ConnState,
     Data,
@@ -91,6 +92,22 @@ _STEADY = {
     Status.STATUS_TLS_HANDSHAKE_ERROR: Error.ERR_CANT_CONNECT,
     Status.STATUS_BODY: Error.OK,
 }
+
+
+def method_bytes(method: object) -> bytes:
+    """A request method as sent: one of Godot's `Method` values, or any token as text.
+
+    Godot takes only its nine methods; RFC 9110 §9.1 allows any token (WebDAV's
+    ``PROPFIND``, ``PURGE``, ...), sent as given, case included.
+    """
+    if isinstance(method, str):
+        name = method.encode("ascii", "replace")
+        if not method.isascii() or TOKEN.fullmatch(name) is None:
+            raise InvalidParameterError(f"method {method!r} is not a token (RFC 9110 §9.1)")
+        return name
+    if isinstance(method, bool) or not isinstance(method, int) or not 0 <= method < 9:
+        raise InvalidParameterError(f"invalid method {method!r}")
+    return _METHOD_NAMES[method]
 
 
 def _decode(value: bytes) -> str:
@@ -573,7 +590,11 @@ class HTTPClient:
     # -- requests --------------------------------------------------------------------------
 
     def request(
-        self, method: Method | int, url: str, headers: HeaderArgument, body: BodyArgument = ""
+        self,
+        method: Method | int | str,
+        url: str,
+        headers: HeaderArgument,
+        body: BodyArgument = "",
     ) -> Error:
         """Send a request; ``body`` is sent as it is (text as UTF-8), with any method.
 
@@ -592,12 +613,11 @@ class HTTPClient:
         return self.request_raw(method, url, headers, body)
 
     def request_raw(
-        self, method: Method | int, url: str, headers: HeaderArgument, body: BodyArgument
+        self, method: Method | int | str, url: str, headers: HeaderArgument, body: BodyArgument
     ) -> Error:
         """Send a request with a raw byte body, as it is."""
         try:
-            if isinstance(method, bool) or not isinstance(method, int) or not 0 <= method < 9:
-                raise InvalidParameterError(f"invalid method {method!r}")
+            verb = method_bytes(method)
             lines, left_out = check_headers("headers", headers)
             content = check_body("body", body)
             try:
@@ -619,9 +639,7 @@ class HTTPClient:
                 self._traced_status(Status.STATUS_CONNECTED)
                 assert self._last_error is not None
                 return self._last_error.code
-            head = self._conn.start_request(
-                _METHOD_NAMES[method], target, fields, len(content), defaults
-            )
+            head = self._conn.start_request(verb, target, fields, len(content), defaults)
         except InvalidParameterError as exc:
             self._last_error = exc
             return exc.code

@@ -38,7 +38,7 @@ from ._errors import (
 )
 from ._redirects import REDIRECT_CODES, Hop, header_name, next_hop
 from ._url import URL, parse_url
-from .client import BodyArgument, HeaderArgument, HTTPClient, encode_target
+from .client import BodyArgument, HeaderArgument, HTTPClient, encode_target, method_bytes
 from .protocol import (
     MAX_CODINGS,
     ContentDecoder,
@@ -242,7 +242,7 @@ class _Transfer:
         self,
         owner: HTTPRequest,
         url: URL,
-        method: Method,
+        method: Method | str,
         headers: list[str],
         body: bytes,
         *,
@@ -484,7 +484,7 @@ class _Transfer:
 
     def _retry(self, failure: Failure, retry_after: str | None = None) -> bool:
         """Start over after ``failure`` if the policy says so; the wait is a deadline."""
-        policy = self.retry.increment(self.method.name.removeprefix("METHOD_"), failure)
+        policy = self.retry.increment(_method_name(self.method), failure)
         if policy is None:
             return False
         delay = policy.delay(retry_after)
@@ -641,7 +641,7 @@ class _Transfer:
                 _CookieResponse(self.response_headers),  # type: ignore[arg-type]
                 _cookie_request(self.url.text),
             )
-        method = self.method.name.removeprefix("METHOD_")
+        method = _method_name(self.method)
         if self.retry.is_retry_status(method, self.code):
             retry_after = next((v for n, v in self._fields() if n == "retry-after"), None)
             if self._retry(Failure.STATUS, retry_after):
@@ -753,6 +753,19 @@ def _default_tls_options() -> TLSOptions:
     if _default_tls is None:
         _default_tls = TLSOptions.client()
     return _default_tls
+
+
+def _method(method: object) -> Method | str:
+    """A Godot `Method` for its nine names, any other token as given (methods keep case)."""
+    if isinstance(method, str):
+        method_bytes(method)  # a token, or InvalidParameterError
+        known = Method.__members__.get(f"METHOD_{method}")
+        return known if known is not None and known is not Method.METHOD_MAX else method
+    return Method(check_int("method", method, 0, Method.METHOD_MAX - 1))
+
+
+def _method_name(method: Method | str) -> str:
+    return method if isinstance(method, str) else method.name.removeprefix("METHOD_")
 
 
 def _result_for(exc: PollHTTPError) -> Result:
@@ -1117,7 +1130,7 @@ class HTTPRequest:
         self,
         url: str,
         custom_headers: HeaderArgument = (),
-        method: Method | int = Method.METHOD_GET,
+        method: Method | int | str = Method.METHOD_GET,
         request_data: BodyArgument = "",
     ) -> Error:
         """Start a request; ``request_data`` (text as UTF-8, or bytes) is sent with any method.
@@ -1144,14 +1157,14 @@ class HTTPRequest:
         self,
         url: str,
         custom_headers: HeaderArgument = (),
-        method: Method | int = Method.METHOD_GET,
+        method: Method | int | str = Method.METHOD_GET,
         request_data_raw: BodyArgument = b"",
     ) -> Error:
         """Start a request with a raw byte body, sent as it is; see `request`."""
         if self._transfer is not None:
             return Error.ERR_BUSY
         try:
-            verb = Method(check_int("method", method, 0, Method.METHOD_MAX - 1))
+            verb = _method(method)
             parsed = parse_url(check_text("url", url))
             headers, left_out = check_headers("custom_headers", custom_headers)
             body = check_body("request_data_raw", request_data_raw)
@@ -1159,7 +1172,7 @@ class HTTPRequest:
                 raise InvalidParameterError("Host cannot be left out (RFC 9112 §3.2)")
             fields = tuple(split_request_header(header) for header in headers)
             # The same checks the connection makes when it sends: refused now, not later.
-            name = verb.name.removeprefix("METHOD_").encode()
+            name = method_bytes(verb)
             request_head(name, encode_target(parsed.target), fields, len(body))
         except (InvalidParameterError, UnicodeError) as exc:
             self._last_error = (

@@ -645,6 +645,14 @@ WIRE_CASES = [
         b"PUT /b HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 2\r\n" + DEFAULTS_TAIL + b"yz",
     ),
     (
+        "method-token-as-text",  # RFC 9110 §9.1: any token; Godot takes only its nine
+        "PROPFIND",
+        "/dav",
+        [],
+        "",
+        b"PROPFIND /dav HTTP/1.1\r\nHost: {HOST}\r\n" + DEFAULTS_TAIL,
+    ),
+    (
         "method-as-plain-int",
         3,
         "/i",
@@ -693,7 +701,9 @@ INVALID_REQUESTS = [
     ("method-minus-1", -1, "/", [], ""),
     ("method-99", 99, "/", [], ""),
     ("method-bool", True, "/", [], ""),
-    ("method-str", "GET", "/", [], ""),
+    ("method-not-a-token", "GE T", "/", [], ""),
+    ("method-empty", "", "/", [], ""),
+    ("method-not-ascii", "GÉT", "/", [], ""),
     ("method-float", 0.0, "/", [], ""),
     # Header names (case 4).
     ("name-cr", Method.METHOD_GET, "/", ["X\rA: b"], ""),

@@ -258,9 +258,9 @@ def test_truncated_body_raises():
         ("GET", "ftp://x"),
         ("GET", "http://foo.test:8080:433/"),
         ("GET", "http://foo.test/a b"),
-        ("BREW", "http://127.0.0.1:{port}/"),
+        ("BR EW", "http://127.0.0.1:{port}/"),  # any token is a method; this is none
         ("", "http://127.0.0.1:{port}/"),
-        ("MAX", "http://127.0.0.1:{port}/"),
+        ("GET\r\n", "http://127.0.0.1:{port}/"),
     ],
 )
 def test_invalid_parameter(method, target):
