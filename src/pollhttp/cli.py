@@ -116,6 +116,17 @@ class UsageError(Exception):
         self.code = code
 
 
+def _argv_bytes(text: str) -> bytes:
+    """Command-line text as the bytes it came as (undecodable bytes kept, as os.fsencode).
+
+    Only a program calling ``main()`` with a lone surrogate can give text that has none.
+    """
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise UsageError(f"not valid text: {text!r}") from None
+
+
 # -- the command line -----------------------------------------------------------------------
 
 
@@ -640,7 +651,7 @@ def _read_data(kind: str, value: str) -> bytes:
     if kind == "urlencode":
         return _urlencoded(value)
     if kind == "raw" or not value.startswith("@"):
-        return value.encode("utf-8", "surrogateescape")
+        return _argv_bytes(value)
     name = value[1:]
     try:
         data = _read_file(name)
@@ -657,7 +668,7 @@ def _urlencoded(value: str) -> bytes:
     at = re.match(r"([^=@]*)@(.*)", value, re.DOTALL)
     if "=" in value and (at is None or value.index("=") < value.index("@")):
         name, _, content = value.partition("=")
-        raw = content.encode("utf-8", "surrogateescape")
+        raw = _argv_bytes(content)
     elif at is not None:
         name = at.group(1)
         try:
@@ -666,10 +677,10 @@ def _urlencoded(value: str) -> bytes:
             _warn(None, f"cannot read {at.group(2)} ({exc.strerror or exc}): it sends nothing")
             raw = b""
     else:
-        raw = content.encode("utf-8", "surrogateescape")
+        raw = _argv_bytes(content)
     # As curl encodes: a space is "+", and only A-Z a-z 0-9 - . _ ~ stay as they are.
     encoded = quote_plus(raw, safe="").encode("ascii")
-    return (name.encode("utf-8", "surrogateescape") + b"=" + encoded) if name else encoded
+    return (_argv_bytes(name) + b"=" + encoded) if name else encoded
 
 
 def _header_name(header: _Header) -> str:
@@ -685,7 +696,7 @@ def _header_option(text: str) -> _Header:
     """One ``-H`` as curl reads it: ``Name:`` leaves the header out, ``Name;`` sends it empty."""
     name, colon, value = text.partition(":")
     if colon and name.strip() and not value.strip(" \t"):
-        if TOKEN.fullmatch(name.strip().encode("utf-8", "surrogateescape")) is None:
+        if TOKEN.fullmatch(_argv_bytes(name.strip())) is None:
             raise UsageError(f"bad header name in -H {text!r}")
         return (name.strip(), None)
     if not colon and text.rstrip(" \t").endswith(";"):
@@ -943,14 +954,14 @@ def _netrc(args: argparse.Namespace) -> netrc.netrc | None:
 
 
 def _basic(userinfo: str) -> str:
-    token = base64.b64encode(userinfo.encode("utf-8", "surrogateescape")).decode()
+    token = base64.b64encode(_argv_bytes(userinfo)).decode()
     return f"Authorization: Basic {token}"
 
 
 def _method(args: argparse.Namespace, has_data: bool) -> Method | str:
     if args.request is not None:
         name = args.request
-        if TOKEN.fullmatch(name.encode("utf-8", "surrogateescape")) is None:
+        if TOKEN.fullmatch(_argv_bytes(name)) is None:
             raise UsageError(f"bad method {name!r}: a method is a token (RFC 9110 §9.1)")
         # Godot's Method values where one fits (-X put too: the library sends them upper
         # case); any other token goes as it is (-X PROPFIND).
@@ -1794,7 +1805,7 @@ class _Run:
         name = self.opts.trace_file
         if name is None:
             return
-        data = text.encode("utf-8", "surrogateescape")
+        data = _argv_bytes(text)
         if name == "-":
             self._write_stdout(data)
             return
@@ -1877,7 +1888,7 @@ class _Run:
         opts = self.opts
         if opts.cookie_jar is None or opts.cookie_jar_file is None:
             return
-        data = _cookie_lines(opts.cookie_jar).encode("utf-8", "surrogateescape")
+        data = _argv_bytes(_cookie_lines(opts.cookie_jar))
         if opts.cookie_jar_file == "-":
             self._write_stdout(data)
             return
@@ -1944,7 +1955,7 @@ class _Run:
                 if to_stderr:
                     print(text, end="", file=sys.stderr, flush=True)
                 else:
-                    self._emit_checked(transfer, text.encode("utf-8", "surrogateescape"))
+                    self._emit_checked(transfer, _argv_bytes(text))
 
     def _emit_checked(self, transfer: _Transfer, data: bytes) -> None:
         if self.stdout_failed or not data:

@@ -29,7 +29,7 @@ def one_line_error(ran, code: int) -> None:
 BAD_USAGE = [
     pytest.param(["--bogus", "http://127.0.0.1/"], "unrecognized arguments: --bogus", id="unknown"),
     pytest.param([], "no URL given", id="no-url"),
-    pytest.param(["-X", "BREW", "http://127.0.0.1/"], "method BREW", id="method"),
+    pytest.param(["-X", "BR EW", "http://127.0.0.1/"], "bad method", id="method-not-a-token"),
     pytest.param(["-X", "GET /x", "http://127.0.0.1/"], "a method is a token", id="method-token"),
     pytest.param(["-H", "Bad Name: x", "http://127.0.0.1/"], "bad request", id="header-name"),
     pytest.param(["-H", "X: a\rb", "http://127.0.0.1/"], "bad request", id="header-cr"),
