@@ -81,7 +81,8 @@ def bad(case_id: str, title: str, method: object, url: str, *headers: str, body:
 REQUESTS = [
     # 1: the method
     bad("E01", "method-with-crlf-as-text", "GET /x HTTP/1.1\r\nX-Inj: 1", "/"),
-    bad("E01b", "method-as-text", "GET", "/"),
+    bad("E01b", "method-text-not-a-token", "GET /", "/"),  # any token is a method; not this
+    bad("E01g", "method-text-with-nul", "GE\0T", "/"),
     bad("E01c", "method-max", Method.METHOD_MAX, "/"),
     bad("E01d", "method-negative", -1, "/"),
     bad("E01e", "method-bool", True, "/"),
